@@ -1,0 +1,508 @@
+package spec
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
+	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/token"
+
+	"parak8s.dev/parak8s/runtime/step"
+	"parak8s.dev/parak8s/schema"
+)
+
+// checker turns CUE errors into problems positioned in the user's files and
+// checks what CUE cannot: sweep paths and swept values.
+type checker struct {
+	root   cue.Value // the schema package
+	def    cue.Value // #Experiment
+	user   cue.Value // the user's experiment, before unification with def
+	prefix string      // CUE path of the experiment in its package
+	files  []string    // the user's files, sorted
+	syntax []*ast.File // the user's syntax trees
+}
+
+// rewrite returns err as a CUE error list with one entry per problem, each at
+// a position in the user's files where one is known, with friendlier text.
+func (c *checker) rewrite(err error) error {
+	type group struct {
+		path []string
+		errs []cueerrors.Error
+	}
+	var groups []*group
+	byPath := map[string]*group{}
+	for _, e := range cueerrors.Errors(err) {
+		path := cleanPath(e.Path())
+		k := strings.Join(path, ".")
+		g := byPath[k]
+		if g == nil {
+			g = &group{path: path}
+			byPath[k] = g
+			groups = append(groups, g)
+		}
+		g.errs = append(g.errs, e)
+	}
+	var out cueerrors.Error
+	seen := map[string]bool{}
+	for _, g := range groups {
+		for _, p := range c.problems(g.path, g.errs) {
+			key := p.pos.String() + "\x00" + p.msg
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			out = cueerrors.Append(out, cueerrors.Newf(p.pos, "%s", p.msg))
+		}
+	}
+	return out
+}
+
+type problem struct {
+	pos token.Pos
+	msg string
+}
+
+// problems condenses the errors CUE reports for one path into what the user
+// needs: a choice between literals becomes "want one of …", a type mismatch
+// "want <type>", and the noise of disjunctions with defaults is dropped.
+func (c *checker) problems(path []string, errs []cueerrors.Error) []problem {
+	where := c.name(strings.Join(c.relative(path), "."))
+	prefix := ""
+	if where != "" {
+		prefix = where + ": "
+	}
+	pos := c.position(errs, path)
+	var direct, conflicts []cueerrors.Error
+	disjunction := false
+	for _, e := range errs {
+		msg := text(e)
+		switch {
+		case strings.Contains(msg, "errors in empty disjunction"):
+			disjunction = true
+		case strings.HasPrefix(msg, "conflicting values"):
+			conflicts = append(conflicts, e)
+		default:
+			direct = append(direct, e)
+		}
+	}
+	rel := c.relative(path)
+	got := show(lookup(c.user, rel))
+	if v := common(conflicts); v != "" {
+		got = v
+	}
+	if disjunction && len(direct) == 0 {
+		alt := c.alternatives(rel)
+		if alt == "" {
+			alt = others(conflicts, got)
+		}
+		if alt != "" {
+			return []problem{{pos, prefix + "invalid value " + got + " (want one of " + alt + ")"}}
+		}
+	}
+	if len(direct) == 0 && len(conflicts) > 0 {
+		want := lookup(c.def, rel).IncompleteKind()
+		for _, e := range conflicts {
+			if strings.Contains(text(e), "mismatched types") && want != cue.BottomKind {
+				return []problem{{pos, prefix + "invalid value " + got + " (want " + want.String() + ")"}}
+			}
+		}
+		direct = conflicts[len(conflicts)-1:]
+	}
+	var out []problem
+	for _, e := range direct {
+		msg := text(e)
+		if i := strings.Index(msg, "(out of bound =~"); i >= 0 {
+			if d := c.describe(strings.TrimSuffix(msg[i+len("(out of bound "):], ")")); d != "" {
+				msg = msg[:i] + "(want " + d + ")"
+			}
+		}
+		switch msg {
+		case "field not allowed":
+			msg = "unknown field (not in the schema)"
+		case "field is required but not present":
+			msg = "required field is missing"
+		}
+		out = append(out, problem{c.position([]cueerrors.Error{e}, path), prefix + msg})
+	}
+	return out
+}
+
+// describe finds the schema definition whose constraint is bound and returns
+// its doc comment ("#Name is a DNS-1123 label…" gives "a DNS-1123 label…").
+func (c *checker) describe(bound string) string {
+	it, err := c.root.Fields(cue.Definitions(true))
+	if err != nil {
+		return ""
+	}
+	best, bestLen := "", 0
+	for it.Next() {
+		src := fmt.Sprint(it.Value())
+		if !it.Selector().IsDefinition() || !strings.Contains(src, bound) || best != "" && len(src) >= bestLen {
+			continue
+		}
+		for _, d := range it.Value().Doc() {
+			doc := strings.Join(strings.Fields(d.Text()), " ")
+			if _, after, ok := strings.Cut(doc, " is "); ok {
+				best, bestLen = strings.TrimSuffix(after, "."), len(src)
+			}
+		}
+	}
+	return best
+}
+
+// common returns the value that every "conflicting values" error names: the
+// user's value, when the others are the schema's alternatives.
+func common(conflicts []cueerrors.Error) string {
+	count := map[string]int{}
+	for _, e := range conflicts {
+		_, args := e.Msg()
+		seen := map[string]bool{}
+		for _, a := range args {
+			s := fmt.Sprint(a)
+			if !seen[s] {
+				seen[s] = true
+				count[s]++
+			}
+		}
+	}
+	if len(conflicts) < 2 {
+		return ""
+	}
+	for _, e := range conflicts[:1] {
+		_, args := e.Msg()
+		for _, a := range args {
+			if s := fmt.Sprint(a); count[s] == len(conflicts) {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// others lists the concrete values the user's value conflicted with: the
+// choices of a disjunction the schema lookup could not see (inside a
+// comprehension). It is "" when any of them is not a literal.
+func others(conflicts []cueerrors.Error, user string) string {
+	var alts []string
+	for _, e := range conflicts {
+		_, args := e.Msg()
+		for _, a := range args {
+			s := fmt.Sprint(a)
+			if s == user {
+				continue
+			}
+			if strings.ContainsAny(s, " &|<>=") || s == "int" || s == "string" || s == "number" || s == "bool" {
+				return ""
+			}
+			alts = append(alts, s)
+		}
+	}
+	return strings.Join(dedupe(alts), ", ")
+}
+
+func show(v cue.Value) string {
+	if v.Exists() && v.IsConcrete() {
+		return fmt.Sprint(v)
+	}
+	return "value"
+}
+
+func text(e cueerrors.Error) string {
+	format, args := e.Msg()
+	return fmt.Sprintf(format, args...)
+}
+
+// cleanPath drops the schema's definition name and hidden fields (cross-field
+// rules live in hidden fields) from an error path.
+func cleanPath(path []string) []string {
+	out := make([]string, 0, len(path))
+	for _, p := range path {
+		if strings.HasPrefix(p, "#") || strings.HasPrefix(p, "_") {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func (c *checker) position(errs []cueerrors.Error, path []string) token.Pos {
+	// The latest user position is the most specific: a literal comes after
+	// the structs that enclose it.
+	var best token.Pos
+	for _, e := range errs {
+		for _, p := range cueerrors.Positions(e) {
+			if isUserPos(p, c.files) && (!best.IsValid() || p.Filename() == best.Filename() && p.Offset() > best.Offset()) {
+				best = p
+			}
+		}
+	}
+	if best.IsValid() {
+		return best
+	}
+	// No position in the user's files (a required field that is missing, a
+	// rule of the schema): point at the closest enclosing value the user wrote.
+	full := path
+	if c.prefix != "" {
+		full = append(strings.Split(c.prefix, "."), c.relative(path)...)
+	}
+	for n := len(full); n > 0; n-- {
+		if p := fieldPos(c.syntax, full[:n]); p.IsValid() {
+			return p
+		}
+	}
+	if len(c.syntax) > 0 {
+		return c.syntax[0].Pos()
+	}
+	for _, e := range errs {
+		if ps := cueerrors.Positions(e); len(ps) > 0 {
+			return ps[0]
+		}
+	}
+	return token.NoPos
+}
+
+// relative strips the experiment's own prefix from an error path.
+func (c *checker) relative(path []string) []string {
+	if c.prefix == "" {
+		return path
+	}
+	pre := strings.Split(c.prefix, ".")
+	if len(path) >= len(pre) && strings.Join(path[:len(pre)], ".") == c.prefix {
+		return path[len(pre):]
+	}
+	return path
+}
+
+// lookup finds a path in v, seeing required and optional fields too.
+func lookup(v cue.Value, path []string) cue.Value {
+	for _, p := range path {
+		var sel cue.Selector
+		if i, err := strconv.Atoi(p); err == nil {
+			sel = cue.Index(i)
+		} else {
+			sel = cue.Str(p)
+		}
+		next := v.LookupPath(cue.MakePath(sel))
+		if !next.Exists() && sel.Type() == cue.StringLabel {
+			if r := v.LookupPath(cue.MakePath(sel.Required())); r.Exists() {
+				next = r
+			} else {
+				next = v.LookupPath(cue.MakePath(sel.Optional()))
+			}
+		}
+		if !next.Exists() {
+			return next
+		}
+		v = next
+	}
+	return v
+}
+
+func selectors(path []string) []cue.Selector {
+	out := make([]cue.Selector, 0, len(path))
+	for _, p := range path {
+		if i, err := strconv.Atoi(p); err == nil {
+			out = append(out, cue.Index(i))
+			continue
+		}
+		out = append(out, cue.Str(p))
+	}
+	return out
+}
+
+// alternatives lists the concrete choices of a disjunction in the schema, or
+// "" when the field is not a choice between literals.
+func (c *checker) alternatives(rel []string) string {
+	v := lookup(c.def, rel)
+	if !v.Exists() {
+		return ""
+	}
+	op, parts := v.Expr()
+	if op != cue.OrOp {
+		return ""
+	}
+	var alts []string
+	for _, p := range parts {
+		if !p.IsConcrete() || p.IncompleteKind()&(cue.StringKind|cue.IntKind|cue.NumberKind|cue.BoolKind) == 0 {
+			return ""
+		}
+		alts = append(alts, fmt.Sprint(p))
+	}
+	return strings.Join(alts, ", ")
+}
+
+// at returns the user's position of a path relative to the experiment
+// ("sweep.parameters[1].values[0]").
+func (c *checker) at(path string) token.Pos {
+	var parts []string
+	if c.prefix != "" {
+		parts = strings.Split(c.prefix, ".")
+	}
+	for _, sel := range cue.ParsePath(path).Selectors() {
+		switch sel.Type() {
+		case cue.IndexLabel:
+			parts = append(parts, strconv.Itoa(sel.Index()))
+		default:
+			parts = append(parts, sel.Unquoted())
+		}
+	}
+	for n := len(parts); n > 0; n-- {
+		if p := fieldPos(c.syntax, parts[:n]); p.IsValid() {
+			return p
+		}
+	}
+	return c.user.Pos()
+}
+
+func (c *checker) name(rel string) string {
+	if c.prefix == "" || rel == "" {
+		return rel
+	}
+	return c.prefix + "." + rel
+}
+
+// checkSweep checks every sweep parameter: its path names a field of the
+// resolved experiment under a sweepable root, no path is swept twice, ranges
+// are well-formed, and every distinct swept value (and both ends of every
+// range) passes the schema in place of the field's value.
+func (c *checker) checkSweep(s *Spec) error {
+	sw := s.Experiment.Sweep
+	if sw == nil {
+		return nil
+	}
+	var errs cueerrors.Error
+	add := func(where string, format string, args ...any) {
+		errs = cueerrors.Append(errs, cueerrors.Newf(c.at(where), "%s: %s", c.name(where), fmt.Sprintf(format, args...)))
+	}
+	checked := map[string]bool{}
+	value := func(where, path string, v any) {
+		key, err := step.Canonical(v)
+		if err != nil {
+			add(where, "cannot encode value: %v", err)
+			return
+		}
+		k := path + "=" + string(key)
+		if checked[k] {
+			return
+		}
+		checked[k] = true
+		if msg := c.checkValue(s.Resolved, path, v); msg != "" {
+			add(where, "%s", msg)
+		}
+	}
+	pathOK := func(where, path string) bool {
+		if _, ok := step.Get(s.Resolved, path); !ok {
+			add(where, "unknown sweep path %q (no such field in the resolved experiment)", path)
+			return false
+		}
+		return true
+	}
+	switch sw.Mode {
+	case "grid", "random":
+		firstAt := map[string]int{}
+		for i, p := range sw.Parameters {
+			where := fmt.Sprintf("sweep.parameters[%d]", i)
+			if j, dup := firstAt[p.Path]; dup {
+				add(where+".path", "path %q is already swept by sweep.parameters[%d]", p.Path, j)
+				continue
+			}
+			firstAt[p.Path] = i
+			if !pathOK(where+".path", p.Path) {
+				continue
+			}
+			switch {
+			case p.Values == nil && p.Range == nil:
+				add(where, "needs values or range")
+			case p.Values != nil && p.Range != nil:
+				add(where, "has both values and range; give one")
+			case p.Values != nil:
+				for j, v := range p.Values {
+					value(fmt.Sprintf("%s.values[%d]", where, j), p.Path, v)
+				}
+			default:
+				r := p.Range
+				switch {
+				case r.Min > r.Max:
+					add(where+".range", "min %v is greater than max %v", r.Min, r.Max)
+				case r.Scale == "log" && r.Min <= 0:
+					add(where+".range.min", "a log range needs min > 0, got %v", r.Min)
+				case sw.Mode == "grid" && r.Count == 0:
+					add(where+".range", "a grid range needs count (the number of points)")
+				default:
+					for _, end := range []float64{r.Min, r.Max} {
+						var v any = end
+						if r.Integer {
+							v = math.Round(end)
+						}
+						value(where+".range", p.Path, v)
+					}
+				}
+			}
+		}
+	case "list":
+		for i, pt := range sw.Points {
+			for _, path := range sortedKeys(pt) {
+				where := fmt.Sprintf("sweep.points[%d].%s", i, strconv.Quote(path))
+				if pathOK(where, path) {
+					value(where, path, pt[path])
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// checkValue unifies the schema with the experiment whose field at path is v
+// and returns the problems at that path (or anywhere, when the change breaks a
+// rule elsewhere), as one line; "" when v is valid.
+func (c *checker) checkValue(resolved map[string]any, path string, v any) string {
+	m, err := step.Apply(resolved, []step.Override{{Path: path, Value: v}})
+	if err != nil {
+		return err.Error()
+	}
+	b, err := step.Canonical(m)
+	if err != nil {
+		return err.Error()
+	}
+	u := c.def.Unify(c.def.Context().CompileBytes(b))
+	err = u.Validate(cue.Concrete(true), cue.All())
+	if err == nil {
+		return ""
+	}
+	local := *c
+	local.prefix = ""
+	var msgs []string
+	for _, e := range cueerrors.Errors(local.rewrite(err)) {
+		msgs = append(msgs, text(e))
+	}
+	return strings.Join(dedupe(msgs), "; ")
+}
+
+func dedupe(s []string) []string {
+	seen := map[string]bool{}
+	out := s[:0]
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// SweepRoots re-exports the sweepable roots for callers that only import spec.
+func SweepRoots() []string { return schema.SweepRoots() }

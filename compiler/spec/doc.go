@@ -1,0 +1,8 @@
+// Package spec loads ParaK8s experiment specs: CUE files or packages that
+// unify with the embedded #Experiment schema. Load resolves the schema import
+// with no network (the schema is embedded and served to the loader as if it
+// were vendored under cue.mod/pkg), validates every experiment of the package
+// (all problems, each with the position of the user's file where CUE has one),
+// and decodes the resolved experiment into schema.Experiment and its generic
+// JSON form, which the plan package expands into trials.
+package spec

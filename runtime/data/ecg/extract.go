@@ -1,0 +1,349 @@
+package ecg
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"parak8s.dev/parak8s/runtime/data/wfdb"
+)
+
+// Beat is one labelled heartbeat.
+type Beat struct {
+	Record string // record name; "" for beats read from CSV
+	// Sample is the annotated R peak at the record's own rate (MIT-BIH:
+	// 360 Hz); for beats read from CSV it is the 1-based line number.
+	Sample int64
+	Class  int    // AAMI class, index into Dataset.Classes
+	Symbol string // the WFDB annotation symbol ("N", "V", …); "" for CSV beats
+	Signal []float32
+	// RR holds, when Options.RR is set, in seconds: previous RR, next RR,
+	// local average RR (mean of up to Options.RRWindow preceding RR
+	// intervals, the previous one included), previous/local and
+	// next/local (the last two are ratios, unitless). The first beat of a
+	// record uses its next RR as previous RR and local average, the last
+	// beat its previous RR as next RR; a record with a single beat gets
+	// zeros.
+	RR []float32
+}
+
+// Number of RR features per beat.
+const NumRRFeatures = 5
+
+// Dataset is a list of beats with the class names their labels index.
+type Dataset struct {
+	Classes []string // AAMIClasses()
+	Rate    float64  // sampling rate of Beat.Signal in Hz
+	Beats   []Beat
+}
+
+// Counts returns the number of beats per class.
+func (d *Dataset) Counts() []int {
+	c := make([]int, len(d.Classes))
+	for _, b := range d.Beats {
+		if b.Class >= 0 && b.Class < len(c) {
+			c[b.Class]++
+		}
+	}
+	return c
+}
+
+// Subset returns the beats of the named records, in the dataset's order
+// (the beats are shared, not copied).
+func (d *Dataset) Subset(records []string) *Dataset {
+	out := &Dataset{Classes: d.Classes, Rate: d.Rate}
+	for _, b := range d.Beats {
+		if slices.Contains(records, b.Record) {
+			out.Beats = append(out.Beats, b)
+		}
+	}
+	return out
+}
+
+// Stats counts what Extract did with a record's annotations.
+type Stats struct {
+	Annotations   int             // annotations read
+	Candidates    int             // annotations with an AAMI class
+	SkippedAtEdge int             // candidates whose window did not fit in the record
+	Beats         [NumClasses]int // beats returned, per class
+}
+
+// Extract cuts the beats of one record. anns are the record's
+// annotations (any order is accepted; they are sorted by sample).
+func Extract(rec *wfdb.Record, anns []wfdb.Annotation, opt Options) ([]Beat, Stats, error) {
+	var st Stats
+	name := rec.Header.Record
+	if err := opt.Validate(); err != nil {
+		return nil, st, fmt.Errorf("extracting beats of record %q: %w", name, err)
+	}
+	lead := rec.Header.SignalIndex(opt.Lead)
+	if lead < 0 {
+		var have []string
+		for _, s := range rec.Header.Signals {
+			have = append(have, s.Description)
+		}
+		return nil, st, fmt.Errorf("extracting beats of record %q: no signal %q (signals: %s)", name, opt.Lead, strings.Join(have, ", "))
+	}
+	x, err := rec.Physical(lead)
+	if err != nil {
+		return nil, st, fmt.Errorf("extracting beats: %w", err)
+	}
+	fs := rec.Header.Fs
+	rate := opt.Rate
+	if rate == 0 {
+		rate = fs
+	}
+	pos := func(s int64) int64 { return s }
+	if rate != fs {
+		rs, err := NewResampler(fs, rate)
+		if err != nil {
+			return nil, st, fmt.Errorf("extracting beats of record %q: %w", name, err)
+		}
+		x = rs.Resample(x)
+		pos = rs.Position
+	}
+
+	st.Annotations = len(anns)
+	type cand struct {
+		sample int64
+		class  int
+		symbol string
+	}
+	var cands []cand
+	for _, a := range anns {
+		if c, ok := AAMIClass(a.Symbol); ok {
+			cands = append(cands, cand{a.Sample, c, a.Symbol})
+		}
+	}
+	slices.SortStableFunc(cands, func(a, b cand) int {
+		switch {
+		case a.sample < b.sample:
+			return -1
+		case a.sample > b.sample:
+			return 1
+		}
+		return 0
+	})
+	st.Candidates = len(cands)
+	samples := make([]int64, len(cands))
+	for i, c := range cands {
+		samples[i] = c.sample
+	}
+	var rr [][NumRRFeatures]float32
+	if opt.RR {
+		rr = rrFeatures(samples, fs, opt.RRWindow)
+	}
+
+	var cutter func(c int64) ([]float32, bool)
+	switch opt.Method {
+	case MethodWindow:
+		nb := int64(math.Round(opt.Before * rate))
+		na := int64(math.Round(opt.After * rate))
+		cutter = func(c int64) ([]float32, bool) {
+			lo, hi := c-nb, c+na
+			if lo < 0 || hi > int64(len(x)) {
+				return nil, false
+			}
+			w := append([]float32(nil), x[lo:hi]...)
+			normalize(w, opt.Normalize)
+			return w, true
+		}
+	case MethodKachuee:
+		k := newKachuee(x, rate, opt, mapAll(samples, pos))
+		cutter = k.cut
+	}
+
+	beats := make([]Beat, 0, len(cands))
+	for i, c := range cands {
+		w, ok := cutter(pos(c.sample))
+		if !ok {
+			st.SkippedAtEdge++
+			continue
+		}
+		b := Beat{Record: name, Sample: c.sample, Class: c.class, Symbol: c.symbol, Signal: w}
+		if opt.RR {
+			b.RR = append([]float32(nil), rr[i][:]...)
+		}
+		st.Beats[c.class]++
+		beats = append(beats, b)
+	}
+	return beats, st, nil
+}
+
+func mapAll(s []int64, f func(int64) int64) []int64 {
+	out := make([]int64, len(s))
+	for i, v := range s {
+		out[i] = f(v)
+	}
+	return out
+}
+
+func normalize(w []float32, n Normalization) {
+	if len(w) == 0 {
+		return
+	}
+	switch n {
+	case NormZScore:
+		var sum float64
+		for _, v := range w {
+			sum += float64(v)
+		}
+		mean := sum / float64(len(w))
+		var ss float64
+		for _, v := range w {
+			d := float64(v) - mean
+			ss += d * d
+		}
+		sd := math.Sqrt(ss / float64(len(w)))
+		if sd == 0 {
+			sd = 1
+		}
+		for i, v := range w {
+			w[i] = float32((float64(v) - mean) / sd)
+		}
+	case NormMinMax:
+		minMax(w)
+	}
+}
+
+// minMax scales w to [0, 1] in place; a constant w becomes zeros.
+func minMax(w []float32) {
+	if len(w) == 0 {
+		return
+	}
+	lo, hi := w[0], w[0]
+	for _, v := range w {
+		lo = min(lo, v)
+		hi = max(hi, v)
+	}
+	r := hi - lo
+	for i, v := range w {
+		if r == 0 {
+			w[i] = 0
+		} else {
+			w[i] = (v - lo) / r
+		}
+	}
+}
+
+// rrFeatures computes Beat.RR for beats at the given sorted samples.
+func rrFeatures(samples []int64, fs float64, window int) [][NumRRFeatures]float32 {
+	n := len(samples)
+	out := make([][NumRRFeatures]float32, n)
+	if n < 2 {
+		return out
+	}
+	iv := make([]float64, n-1) // iv[i] = interval between beat i and i+1, seconds
+	for i := range iv {
+		iv[i] = float64(samples[i+1]-samples[i]) / fs
+	}
+	for i := range n {
+		var pre, post, local float64
+		if i > 0 {
+			pre = iv[i-1]
+		}
+		if i < n-1 {
+			post = iv[i]
+		}
+		if i == 0 {
+			pre = post
+			local = post
+		} else {
+			lo := max(0, i-window)
+			var s float64
+			for _, v := range iv[lo:i] {
+				s += v
+			}
+			local = s / float64(i-lo)
+		}
+		if i == n-1 {
+			post = pre
+		}
+		var rpre, rpost float64
+		if local != 0 {
+			rpre, rpost = pre/local, post/local
+		}
+		out[i] = [NumRRFeatures]float32{float32(pre), float32(post), float32(local), float32(rpre), float32(rpost)}
+	}
+	return out
+}
+
+// LoadRecord reads dir/name (header, signals and the Options.Annotator
+// annotations) and extracts its beats.
+func LoadRecord(dir, name string, opt Options) ([]Beat, Stats, error) {
+	rec, err := wfdb.ReadRecord(dir, name)
+	if err != nil {
+		return nil, Stats{}, fmt.Errorf("loading beats: %w", err)
+	}
+	anns, err := wfdb.ReadAnnotationFile(filepath.Join(dir, name+"."+opt.Annotator))
+	if err != nil {
+		return nil, Stats{}, fmt.Errorf("loading beats of record %q: %w", name, err)
+	}
+	return Extract(rec, anns, opt)
+}
+
+// Load extracts the beats of records from dir, several records at a time,
+// and returns them in the order of records (the result does not depend
+// on scheduling). Options.Rate 0 keeps each record's rate; then all
+// records must share it.
+func Load(dir string, records []string, opt Options) (*Dataset, Stats, error) {
+	if err := opt.Validate(); err != nil {
+		return nil, Stats{}, fmt.Errorf("loading beats: %w", err)
+	}
+	type result struct {
+		beats []Beat
+		st    Stats
+		rate  float64
+		err   error
+	}
+	res := make([]result, len(records))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, name := range records {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			rec, err := wfdb.ReadRecord(dir, name)
+			if err != nil {
+				res[i].err = fmt.Errorf("loading beats: %w", err)
+				return
+			}
+			anns, err := wfdb.ReadAnnotationFile(filepath.Join(dir, name+"."+opt.Annotator))
+			if err != nil {
+				res[i].err = fmt.Errorf("loading beats of record %q: %w", name, err)
+				return
+			}
+			res[i].rate = opt.Rate
+			if opt.Rate == 0 {
+				res[i].rate = rec.Header.Fs
+			}
+			res[i].beats, res[i].st, res[i].err = Extract(rec, anns, opt)
+		}()
+	}
+	wg.Wait()
+	ds := &Dataset{Classes: AAMIClasses()}
+	var total Stats
+	for i, r := range res {
+		if r.err != nil {
+			return nil, Stats{}, r.err
+		}
+		if i == 0 {
+			ds.Rate = r.rate
+		} else if r.rate != ds.Rate {
+			return nil, Stats{}, fmt.Errorf("loading beats: record %q is at %v Hz, record %q at %v Hz; set Options.Rate", records[i], r.rate, records[0], ds.Rate)
+		}
+		ds.Beats = append(ds.Beats, r.beats...)
+		total.Annotations += r.st.Annotations
+		total.Candidates += r.st.Candidates
+		total.SkippedAtEdge += r.st.SkippedAtEdge
+		for c := range total.Beats {
+			total.Beats[c] += r.st.Beats[c]
+		}
+	}
+	return ds, total, nil
+}

@@ -1,0 +1,107 @@
+package images
+
+import "math"
+
+// draw holds one sample's random augmentation parameters.
+type draw struct {
+	angle, scale, tx, ty float64 // radians, factor, pixels
+	flip                 bool
+	brightness, contrast float32
+}
+
+// drawFor draws the augmentation of sample index in epoch. Every parameter
+// is always drawn, in a fixed order, so disabling one does not change the
+// others.
+func (a Augment) drawFor(epoch, index, size int) draw {
+	r := newRNG(a.Seed, uint64(int64(epoch)), uint64(int64(index)))
+	d := draw{
+		angle: r.sym(a.Rotate) * math.Pi / 180,
+		scale: 1 + r.sym(a.Zoom),
+		tx:    r.sym(a.Shift) * float64(size),
+		ty:    r.sym(a.Shift) * float64(size),
+	}
+	flip := r.float() < 0.5
+	d.flip = a.HFlip && flip
+	d.brightness = float32(r.sym(a.Brightness))
+	d.contrast = float32(1 + r.sym(a.Contrast))
+	return d
+}
+
+// identityGeometry reports whether the warp would leave pixels in place.
+func (d draw) identityGeometry() bool {
+	return d.angle == 0 && d.scale == 1 && d.tx == 0 && d.ty == 0 && !d.flip
+}
+
+// warp applies the affine part of d to src (c planes of size×size) into dst
+// of the same shape, sampling bilinearly. The forward map rotates and scales
+// about the centre, then shifts; each output pixel samples the source at the
+// inverse image of its centre.
+func warp(src, dst []float32, c, size int, d draw, fill Fill) {
+	cx := float64(size) / 2
+	cos, sin := math.Cos(d.angle)/d.scale, math.Sin(d.angle)/d.scale
+	n := size * size
+	last := float64(size - 1)
+	for oy := range size {
+		Y := float64(oy) + 0.5 - cx - d.ty
+		for ox := range size {
+			X := float64(ox) + 0.5 - cx - d.tx
+			sx := cos*X + sin*Y + cx
+			sy := -sin*X + cos*Y + cx
+			if d.flip {
+				sx = float64(size) - sx
+			}
+			fx, fy := sx-0.5, sy-0.5
+			if fill == FillEdge {
+				fx = math.Max(0, math.Min(fx, last))
+				fy = math.Max(0, math.Min(fy, last))
+			}
+			x0f, y0f := math.Floor(fx), math.Floor(fy)
+			tx, ty := float32(fx-x0f), float32(fy-y0f)
+			x0, y0 := int(x0f), int(y0f)
+			x1, y1 := x0+1, y0+1
+			// Weights of the four neighbours; a neighbour outside the image
+			// contributes 0 (FillZero) — with FillEdge the clamping above
+			// keeps x0,y0 inside and only x1/y1 may step out with weight 0.
+			w00, w10 := (1-tx)*(1-ty), tx*(1-ty)
+			w01, w11 := (1-tx)*ty, tx*ty
+			in00 := x0 >= 0 && x0 < size && y0 >= 0 && y0 < size
+			in10 := x1 >= 0 && x1 < size && y0 >= 0 && y0 < size
+			in01 := x0 >= 0 && x0 < size && y1 >= 0 && y1 < size
+			in11 := x1 >= 0 && x1 < size && y1 >= 0 && y1 < size
+			o := oy*size + ox
+			for ch := range c {
+				p := src[ch*n : (ch+1)*n]
+				var v float32
+				if in00 {
+					v += w00 * p[y0*size+x0]
+				}
+				if in10 {
+					v += w10 * p[y0*size+x1]
+				}
+				if in01 {
+					v += w01 * p[y1*size+x0]
+				}
+				if in11 {
+					v += w11 * p[y1*size+x1]
+				}
+				dst[ch*n+o] = v
+			}
+		}
+	}
+}
+
+// jitter applies brightness and contrast to pix in place and clamps to [0,1].
+func jitter(pix []float32, d draw) {
+	if d.brightness == 0 && d.contrast == 1 {
+		return
+	}
+	var sum float64
+	for _, v := range pix {
+		sum += float64(v)
+	}
+	mean := float32(sum / float64(len(pix)))
+	for i, v := range pix {
+		v = (v-mean)*d.contrast + mean + d.brightness
+		pix[i] = min(max(v, 0), 1)
+	}
+}

@@ -1,0 +1,211 @@
+package step
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// IDVersion is mixed into every trial id; change it only with the id recipe.
+const IDVersion = "parak8s.trial.v1"
+
+// ShortIDLen is the length of the short trial id used in names.
+const ShortIDLen = 10
+
+// TrialID is the content address of a trial: sha256 over the canonical JSON of
+// its resolved configuration, the dataset digest (or, when the data set is not
+// pinned, its source reference), the image reference (a digest when resolved)
+// and the seed. The result is 64 hex digits.
+func TrialID(config []byte, dataset, image string, seed int64) string {
+	h := sha256.New()
+	field := func(b []byte) {
+		h.Write([]byte(strconv.Itoa(len(b))))
+		h.Write([]byte{':'})
+		h.Write(b)
+		h.Write([]byte{'\n'})
+	}
+	field([]byte(IDVersion))
+	field(config)
+	field([]byte(dataset))
+	field([]byte(image))
+	field([]byte(strconv.FormatInt(seed, 10)))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Short returns the short form of a trial id or data key.
+func Short(id string) string {
+	if len(id) > ShortIDLen {
+		return id[:ShortIDLen]
+	}
+	return id
+}
+
+// Canonical returns the canonical JSON of a value decoded from JSON into
+// generic maps, slices, strings, float64s, bools and nils: object keys sorted,
+// no insignificant space, numbers in Go's shortest form, HTML not escaped.
+func Canonical(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encoding canonical json: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+// TrialConfig returns the part of a resolved experiment (as generic JSON) that
+// makes up a trial: the experiment's name and the fields a sweep may change.
+func TrialConfig(experiment map[string]any, roots []string) map[string]any {
+	out := make(map[string]any, len(roots))
+	for _, r := range roots {
+		if v, ok := experiment[r]; ok {
+			out[r] = v
+		}
+	}
+	return out
+}
+
+// DataKey is the content address of a data configuration: sha256 over the
+// canonical JSON of the data section without its loader settings (which do not
+// change the prepared data) and the dataset reference. Every trial with the
+// same data key shares one prepare step.
+func DataKey(data map[string]any, dataset string) (string, error) {
+	d := make(map[string]any, len(data))
+	for k, v := range data {
+		if k != "loader" {
+			d[k] = v
+		}
+	}
+	b, err := Canonical(d)
+	if err != nil {
+		return "", fmt.Errorf("computing data key: %w", err)
+	}
+	h := sha256.New()
+	h.Write([]byte("parak8s.data.v1\n"))
+	h.Write(b)
+	h.Write([]byte{'\n'})
+	h.Write([]byte(dataset))
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// DatasetRef is what a trial id records for the data set: its digest when the
+// spec pins one, else "unpinned:" and the source path.
+func DatasetRef(data map[string]any) string {
+	src, _ := data["source"].(map[string]any)
+	if d, ok := src["digest"].(string); ok && d != "" {
+		return d
+	}
+	if p, ok := src["path"].(string); ok {
+		return "unpinned:" + p
+	}
+	return "unpinned:"
+}
+
+// Set replaces the value at a dotted path ("training.optimizer.lr") inside
+// generic JSON maps. Every element of the path but the last must exist and be
+// an object; the last must exist too, so that a typo never adds a field.
+func Set(m map[string]any, path string, v any) error {
+	parts := strings.Split(path, ".")
+	cur := m
+	for i, p := range parts {
+		next, ok := cur[p]
+		if !ok {
+			return fmt.Errorf("setting %q: no field %q", path, strings.Join(parts[:i+1], "."))
+		}
+		if i == len(parts)-1 {
+			cur[p] = v
+			return nil
+		}
+		obj, ok := next.(map[string]any)
+		if !ok {
+			return fmt.Errorf("setting %q: %q is not an object", path, strings.Join(parts[:i+1], "."))
+		}
+		cur = obj
+	}
+	return nil
+}
+
+// Get returns the value at a dotted path inside generic JSON maps.
+func Get(m map[string]any, path string) (any, bool) {
+	var cur any = m
+	for _, p := range strings.Split(path, ".") {
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = obj[p]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// Clone deep-copies generic JSON values.
+func Clone(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		c := make(map[string]any, len(t))
+		for k, e := range t {
+			c[k] = Clone(e)
+		}
+		return c
+	case []any:
+		c := make([]any, len(t))
+		for i, e := range t {
+			c[i] = Clone(e)
+		}
+		return c
+	default:
+		return v
+	}
+}
+
+// Override is one swept field of a trial.
+type Override struct {
+	Path  string `json:"path"`
+	Value any    `json:"value"`
+}
+
+// Apply returns a deep copy of the experiment with the overrides set, in order.
+func Apply(experiment map[string]any, overrides []Override) (map[string]any, error) {
+	out := Clone(experiment).(map[string]any)
+	for _, o := range overrides {
+		if err := Set(out, o.Path, Clone(o.Value)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// EncodeOverrides writes overrides as the compact JSON array that travels as
+// a workflow parameter.
+func EncodeOverrides(o []Override) (string, error) {
+	if o == nil {
+		o = []Override{}
+	}
+	b, err := Canonical(o)
+	if err != nil {
+		return "", fmt.Errorf("encoding overrides: %w", err)
+	}
+	return string(b), nil
+}
+
+// DecodeOverrides parses what EncodeOverrides wrote.
+func DecodeOverrides(s string) ([]Override, error) {
+	var o []Override
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&o); err != nil {
+		return nil, fmt.Errorf("decoding overrides %q: %w", s, err)
+	}
+	for i, e := range o {
+		if e.Path == "" {
+			return nil, fmt.Errorf("decoding overrides: entry %d has no path", i)
+		}
+	}
+	return o, nil
+}
