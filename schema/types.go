@@ -232,6 +232,7 @@ type Workflow struct {
 	Namespace                    string `json:"namespace,omitempty"`
 	ServiceAccount               string `json:"serviceAccount,omitempty"`
 	AutomountServiceAccountToken bool   `json:"automountServiceAccountToken"`
+	ExecutorServiceAccount       string `json:"executorServiceAccount"`
 	Retries                      int    `json:"retries"`
 	RetryPolicy                  string `json:"retryPolicy"`
 	Backoff                      string `json:"backoff"`

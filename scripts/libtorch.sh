@@ -80,6 +80,14 @@ command -v "$CC_BIN" >/dev/null || CC_BIN=gcc
 command -v "$CC_BIN" >/dev/null || die "a C compiler (cc/gcc) is required to build the link stubs"
 
 mkdir -p "$CACHE"
+# Serialise concurrent installs (parallel make, several checkouts sharing one cache).
+if command -v flock >/dev/null; then
+  exec 9>"$CACHE/.libtorch-$TORCH_VERSION.lock"
+  flock 9
+  if [[ $force == 0 && -f "$MARKER" && "$(<"$MARKER")" == "$(expected_marker)" ]]; then
+    exit 0  # another process finished the install while we waited
+  fi
+fi
 WORK="$(mktemp -d "$CACHE/.libtorch-tmp.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 WHEEL_DIR="$CACHE/wheels"

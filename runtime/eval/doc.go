@@ -17,7 +17,8 @@
 // lowest class index (as numpy.argmax does). For two classes,
 // [Options.UseThreshold] switches to a threshold rule: the sample is predicted
 // as the positive class (index 1, e.g. PNEUMONIA) when its score for class 1 is
-// >= [Options.Threshold].
+// >= [Options.Threshold] (which must lie in [0, 1]). Malformed input gives
+// an error wrapping [ErrInvalidInput].
 //
 // # Metrics
 //
@@ -53,7 +54,8 @@
 //
 // # Plots
 //
-// [PlotROC], [PlotConfusion] and [PlotTraining] draw images with their own
+// [PlotROC] (curves from [ROCCurves]), [PlotConfusion] and [PlotTraining]
+// (named series over epochs) draw images with their own
 // line, axis and text routines and a built-in 5×7 bitmap font (digits,
 // upper-case letters — lower case is drawn as upper case — and a little
 // punctuation). The same input always gives the same pixels, and

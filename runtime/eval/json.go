@@ -201,10 +201,17 @@ func (r *Report) UnmarshalJSON(data []byte) error {
 	if len(w.Confusion.Matrix) != k {
 		return fmt.Errorf("confusion matrix has %d rows, want %d", len(w.Confusion.Matrix), k)
 	}
+	total := 0
 	for i, row := range w.Confusion.Matrix {
 		if len(row) != k {
 			return fmt.Errorf("confusion matrix row %d has %d columns, want %d", i, len(row), k)
 		}
+		for _, v := range row {
+			total += v
+		}
+	}
+	if total != w.N {
+		return fmt.Errorf("confusion matrix counts %d samples, n is %d", total, w.N)
 	}
 	if len(w.PerClass) != k {
 		return fmt.Errorf("per_class has %d classes, want %d", len(w.PerClass), k)

@@ -219,6 +219,7 @@ func TestReadRejectsInconsistentFiles(t *testing.T) {
 	}{
 		{"not json", `{`, `[`, "invalid character"},
 		{"confusion classes", `"confusion":{"classes":["NORMAL","PNEUMONIA"]`, `"confusion":{"classes":["NORMAL","X"]`, "confusion classes"},
+		{"matrix total", `"n":4,`, `"n":5,`, "counts 4 samples, n is 5"},
 		{"matrix shape", `"matrix":[[2,0],[1,1]]`, `"matrix":[[2,0]]`, "1 rows"},
 		{"missing class", `"PNEUMONIA":{`, `"OTHER":{`, `lacks class "PNEUMONIA"`},
 		{"omitted value not listed", `"precision":0.6666666666666666,`, ``, "does not match"},

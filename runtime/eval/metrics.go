@@ -16,11 +16,6 @@ const (
 	MetricAUC         = "auc"
 )
 
-// metricOrder is the canonical order of metric names in Undefined lists.
-func metricOrder() []string {
-	return []string{MetricPrecision, MetricRecall, MetricSpecificity, MetricF1, MetricAUC}
-}
-
 // ErrInvalidInput is wrapped by every error about malformed input.
 var ErrInvalidInput = errors.New("invalid input")
 
@@ -376,6 +371,9 @@ func rankClass(in Input, c int, keys []uint64, wantCurve, drop bool) ROCCurve {
 		thr      float32
 	}
 	var steps []step
+	if wantCurve {
+		steps = make([]step, 0, len(keys))
+	}
 	for hi := len(keys); hi > 0; {
 		score := keys[hi-1] >> 1
 		lo := hi - 1

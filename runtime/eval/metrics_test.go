@@ -579,3 +579,35 @@ func BenchmarkROCCurves100kx5(b *testing.B) {
 		}
 	}
 }
+
+func TestDropIntermediate(t *testing.T) {
+	// PNEUMONIA scores .9 .8 .7 .1 for labels 1 1 1 0. Over distinct
+	// thresholds fps = 0 0 0 1 and tps = 1 2 3 3; the point at .8 sits in the
+	// middle of equal steps (second differences 0 and 0), so scikit-learn's
+	// drop_intermediate removes it; the point at .7 is a corner and stays.
+	in := Input{Classes: []string{"NORMAL", "PNEUMONIA"}, Labels: []int{1, 1, 1, 0},
+		Probs: flat([][]float32{{.1, .9}, {.2, .8}, {.3, .7}, {.9, .1}})}
+	f := func(v float32) float64 { return float64(v) }
+	inf := math.Inf(1)
+	tests := []struct {
+		drop bool
+		want []ROCPoint
+	}{
+		{false, []ROCPoint{{0, 0, inf}, {0, 1. / 3, f(.9)}, {0, 2. / 3, f(.8)}, {0, 1, f(.7)}, {1, 1, f(.1)}}},
+		{true, []ROCPoint{{0, 0, inf}, {0, 1. / 3, f(.9)}, {0, 1, f(.7)}, {1, 1, f(.1)}}},
+	}
+	for _, tt := range tests {
+		opts := DefaultOptions()
+		opts.DropIntermediate = tt.drop
+		r, err := Compute(in, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(r.Binary.ROC.Points, tt.want) {
+			t.Errorf("drop=%v: roc = %v, want %v", tt.drop, r.Binary.ROC.Points, tt.want)
+		}
+		if r.Binary.AUC != 1 {
+			t.Errorf("auc = %v, want 1", r.Binary.AUC)
+		}
+	}
+}

@@ -25,16 +25,18 @@ const Program = "parak8s"
 
 // Flags of `parak8s <step>`.
 const (
-	FlagConfig     = "--config"      // the experiment's resolved JSON (all trials share it)
-	FlagSet        = "--set"         // the trial's overrides: a JSON object of path → value
-	FlagTrial      = "--trial"       // the expected trial id; the step checks it
-	FlagDataKey    = "--data-key"    // the expected data key (prepare)
-	FlagImage      = "--image"       // the image reference the trial id was computed with
-	FlagDataset    = "--dataset-dir" // the prepared data set directory
-	FlagModel      = "--model"       // the model directory
-	FlagMetrics    = "--metrics"     // the metrics directory
-	FlagOut        = "--out"         // where a step writes its output
-	FlagCheckpoint = "--checkpoints" // the checkpoint directory of train
+	FlagConfig     = "--config"       // the experiment's resolved JSON (all trials share it)
+	FlagSet        = "--set"          // the trial's overrides: a JSON object of path → value
+	FlagTrial      = "--trial"        // the expected trial id; the step checks it
+	FlagDataKey    = "--data-key"     // the expected data key (prepare)
+	FlagImage      = "--image"        // the image reference the trial id was computed with
+	FlagData       = "--data"         // the prepared data set directory (or raw data for evaluate)
+	FlagModel      = "--model"        // the model directory
+	FlagMetrics    = "--metrics"      // the metrics directory
+	FlagOut        = "--out"          // where a step writes its output
+	FlagCheckpoint = "--checkpoints"  // the checkpoint directory of train
+	FlagRunID      = "--run-id"       // the MLflow run id written by track
+	FlagDigest     = "--model-digest" // the OCI digest written by publish
 )
 
 // Environment variable names read by the step programs. The MLflow and
@@ -74,6 +76,13 @@ const (
 	PathCheckpoint = Root + "/checkpoints"
 	PathTmp        = "/tmp"
 	PathDocker     = Root + "/docker"
+	PathOut        = Root + "/out"
+)
+
+// Output parameters written by steps under PathOut, one value per file.
+const (
+	OutRunID  = "run-id"       // track: the MLflow run id
+	OutDigest = "model-digest" // publish: the model artifact's OCI digest
 )
 
 // Exit codes of the step programs. Retry policies treat ExitTransient as worth

@@ -14,7 +14,7 @@ import (
 const IDVersion = "parak8s.trial.v1"
 
 // ShortIDLen is the length of the short trial id used in names.
-const ShortIDLen = 10
+const ShortIDLen = 12
 
 // TrialID is the content address of a trial: sha256 over the canonical JSON of
 // its resolved configuration, the dataset digest (or, when the data set is not
@@ -69,16 +69,32 @@ func TrialConfig(experiment map[string]any, roots []string) map[string]any {
 	return out
 }
 
+// PreparePath reports whether a path into the experiment changes what the
+// prepare step produces: data settings other than the loader's and the
+// augmentation's (both are applied while training).
+func PreparePath(path string) bool {
+	return strings.HasPrefix(path, "data.") && !strings.HasPrefix(path, "data.loader.") && !strings.HasPrefix(path, "data.image.augment.")
+}
+
 // DataKey is the content address of a data configuration: sha256 over the
-// canonical JSON of the data section without its loader settings (which do not
-// change the prepared data) and the dataset reference. Every trial with the
-// same data key shares one prepare step.
+// canonical JSON of the data section without what does not change the
+// prepared data (see PreparePath), and the dataset reference. Every trial
+// with the same data key shares one prepare step.
 func DataKey(data map[string]any, dataset string) (string, error) {
 	d := make(map[string]any, len(data))
 	for k, v := range data {
 		if k != "loader" {
 			d[k] = v
 		}
+	}
+	if img, ok := d["image"].(map[string]any); ok {
+		c := make(map[string]any, len(img))
+		for k, v := range img {
+			if k != "augment" {
+				c[k] = v
+			}
+		}
+		d["image"] = c
 	}
 	b, err := Canonical(d)
 	if err != nil {
@@ -208,4 +224,35 @@ func DecodeOverrides(s string) ([]Override, error) {
 		}
 	}
 	return o, nil
+}
+
+// FormatSet writes one override as the `--set PATH=JSON` argument value.
+func FormatSet(o Override) (string, error) {
+	b, err := Canonical(o.Value)
+	if err != nil {
+		return "", fmt.Errorf("formatting --set %s: %w", o.Path, err)
+	}
+	return o.Path + "=" + string(b), nil
+}
+
+// ParseSet parses a `--set PATH=JSON` argument value.
+func ParseSet(s string) (Override, error) {
+	path, val, ok := strings.Cut(s, "=")
+	if !ok || path == "" {
+		return Override{}, fmt.Errorf("parsing --set %q: want PATH=JSON", s)
+	}
+	for _, p := range strings.Split(path, ".") {
+		if p == "" || strings.ContainsAny(p, " \t\n\"'[]{}") {
+			return Override{}, fmt.Errorf("parsing --set %q: bad path %q", s, path)
+		}
+	}
+	var v any
+	dec := json.NewDecoder(strings.NewReader(val))
+	if err := dec.Decode(&v); err != nil {
+		return Override{}, fmt.Errorf("parsing --set %q: value is not JSON: %w", s, err)
+	}
+	if dec.More() {
+		return Override{}, fmt.Errorf("parsing --set %q: trailing data after the JSON value", s)
+	}
+	return Override{Path: path, Value: v}, nil
 }

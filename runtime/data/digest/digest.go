@@ -43,10 +43,10 @@ type Options struct {
 	Symlinks Symlinks
 }
 
-// DefaultOptions returns one worker per CPU (at least 2, since hashing small
-// files waits on the file system) and SymlinksReject.
+// DefaultOptions returns two workers per CPU, at least 4 (hashing small
+// files mostly waits on open and read calls), and SymlinksReject.
 func DefaultOptions() Options {
-	return Options{Workers: max(2, runtime.GOMAXPROCS(0)), Symlinks: SymlinksReject}
+	return Options{Workers: max(4, 2*runtime.GOMAXPROCS(0)), Symlinks: SymlinksReject}
 }
 
 // Entry is one file of a manifest.

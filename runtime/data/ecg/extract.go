@@ -67,7 +67,7 @@ func (d *Dataset) Subset(records []string) *Dataset {
 type Stats struct {
 	Annotations   int             // annotations read
 	Candidates    int             // annotations with an AAMI class
-	SkippedAtEdge int             // candidates whose window did not fit in the record
+	SkippedAtEdge int             // candidates outside the signal or whose window did not fit in it
 	Beats         [NumClasses]int // beats returned, per class
 }
 
@@ -157,7 +157,12 @@ func Extract(rec *wfdb.Record, anns []wfdb.Annotation, opt Options) ([]Beat, Sta
 	}
 
 	beats := make([]Beat, 0, len(cands))
+	nIn := int64(len(rec.Samples[lead]))
 	for i, c := range cands {
+		if c.sample < 0 || c.sample >= nIn { // outside the signal
+			st.SkippedAtEdge++
+			continue
+		}
 		w, ok := cutter(pos(c.sample))
 		if !ok {
 			st.SkippedAtEdge++

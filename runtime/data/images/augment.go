@@ -41,48 +41,64 @@ func warp(src, dst []float32, c, size int, d draw, fill Fill) {
 	cos, sin := math.Cos(d.angle)/d.scale, math.Sin(d.angle)/d.scale
 	n := size * size
 	last := float64(size - 1)
+	edge := fill == FillEdge
 	for oy := range size {
 		Y := float64(oy) + 0.5 - cx - d.ty
+		X0 := 0.5 - cx - d.tx
+		// Source coordinates move by (cos, -sin) per output column.
+		sx, sy := cos*X0+sin*Y+cx, -sin*X0+cos*Y+cx
 		for ox := range size {
-			X := float64(ox) + 0.5 - cx - d.tx
-			sx := cos*X + sin*Y + cx
-			sy := -sin*X + cos*Y + cx
-			if d.flip {
-				sx = float64(size) - sx
-			}
 			fx, fy := sx-0.5, sy-0.5
-			if fill == FillEdge {
-				fx = math.Max(0, math.Min(fx, last))
-				fy = math.Max(0, math.Min(fy, last))
+			sx, sy = sx+cos, sy-sin
+			if d.flip {
+				fx = float64(size) - 1 - fx
 			}
-			x0f, y0f := math.Floor(fx), math.Floor(fy)
-			tx, ty := float32(fx-x0f), float32(fy-y0f)
-			x0, y0 := int(x0f), int(y0f)
+			if edge {
+				fx = min(max(fx, 0), last)
+				fy = min(max(fy, 0), last)
+			} else if fx <= -1 || fy <= -1 || fx >= float64(size) || fy >= float64(size) {
+				for ch := range c {
+					dst[ch*n+oy*size+ox] = 0
+				}
+				continue
+			}
+			x0, y0 := int(fx), int(fy) // truncation; fix up negatives to floor
+			if float64(x0) > fx {
+				x0--
+			}
+			if float64(y0) > fy {
+				y0--
+			}
+			tx, ty := float32(fx-float64(x0)), float32(fy-float64(y0))
 			x1, y1 := x0+1, y0+1
 			// Weights of the four neighbours; a neighbour outside the image
-			// contributes 0 (FillZero) — with FillEdge the clamping above
-			// keeps x0,y0 inside and only x1/y1 may step out with weight 0.
+			// contributes 0 (FillZero). With FillEdge the clamping above keeps
+			// x0,y0 inside and only x1/y1 may step out, with weight 0.
 			w00, w10 := (1-tx)*(1-ty), tx*(1-ty)
 			w01, w11 := (1-tx)*ty, tx*ty
-			in00 := x0 >= 0 && x0 < size && y0 >= 0 && y0 < size
-			in10 := x1 >= 0 && x1 < size && y0 >= 0 && y0 < size
-			in01 := x0 >= 0 && x0 < size && y1 >= 0 && y1 < size
-			in11 := x1 >= 0 && x1 < size && y1 >= 0 && y1 < size
+			inX0, inX1 := x0 >= 0, x1 < size
+			inY0, inY1 := y0 >= 0, y1 < size
 			o := oy*size + ox
 			for ch := range c {
 				p := src[ch*n : (ch+1)*n]
 				var v float32
-				if in00 {
-					v += w00 * p[y0*size+x0]
+				if inY0 {
+					row := p[y0*size : y0*size+size]
+					if inX0 {
+						v += w00 * row[x0]
+					}
+					if inX1 {
+						v += w10 * row[x1]
+					}
 				}
-				if in10 {
-					v += w10 * p[y0*size+x1]
-				}
-				if in01 {
-					v += w01 * p[y1*size+x0]
-				}
-				if in11 {
-					v += w11 * p[y1*size+x1]
+				if inY1 {
+					row := p[y1*size : y1*size+size]
+					if inX0 {
+						v += w01 * row[x0]
+					}
+					if inX1 {
+						v += w11 * row[x1]
+					}
 				}
 				dst[ch*n+o] = v
 			}

@@ -16,9 +16,9 @@ type planes struct {
 	pix     []float32
 }
 
-var (
-	pngMagic  = []byte("\x89PNG\r\n\x1a\n")
-	jpegMagic = []byte{0xff, 0xd8}
+const (
+	pngMagic  = "\x89PNG\r\n\x1a\n"
+	jpegMagic = "\xff\xd8"
 )
 
 // decode turns the bytes of a PNG or JPEG file into planes of the given
@@ -30,10 +30,10 @@ func decode(data []byte, channels, maxPixels int) (planes, error) {
 		decodeImg func([]byte) (image.Image, error)
 	)
 	switch {
-	case bytes.HasPrefix(data, pngMagic):
+	case bytes.HasPrefix(data, []byte(pngMagic)):
 		decodeCfg = func(b []byte) (image.Config, error) { return png.DecodeConfig(bytes.NewReader(b)) }
 		decodeImg = func(b []byte) (image.Image, error) { return png.Decode(bytes.NewReader(b)) }
-	case bytes.HasPrefix(data, jpegMagic):
+	case bytes.HasPrefix(data, []byte(jpegMagic)):
 		decodeCfg = func(b []byte) (image.Config, error) { return jpeg.DecodeConfig(bytes.NewReader(b)) }
 		decodeImg = func(b []byte) (image.Image, error) { return jpeg.Decode(bytes.NewReader(b)) }
 	default:

@@ -32,5 +32,10 @@
 // batch memory; copy what must outlive the iteration. Leaving the loop early
 // (break, return, or an error) cancels the workers and waits for all of them
 // to exit before the loop statement ends: no goroutine outlives an epoch.
-// iter.Pull works too; call its stop function when done.
+// iter.Pull works too; call its stop function when done. Workers check for
+// cancellation between samples; a Get already running is waited for, so a
+// Source should not block indefinitely.
+//
+// An error from Get ends the epoch: the consumer receives it, wrapped with
+// the sample and batch, after every earlier batch, and the workers stop.
 package loader

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	cueerrors "cuelang.org/go/cue/errors"
+	"github.com/spf13/cobra"
+
+	"parak8s.dev/parak8s/compiler"
+	"parak8s.dev/parak8s/compiler/plan"
+	"parak8s.dev/parak8s/schema"
+)
+
+// version is set by the linker (-X main.version=…).
+var version = "dev"
+
+// errReported is returned after problems were already printed.
+var errReported = errors.New("reported")
+
+// run is the whole CLI: it returns the exit code (0 ok, 1 problems found or
+// a failure, 2 usage).
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errReported):
+		return 1
+	case isUsage(err):
+		fmt.Fprintf(stderr, "parac: %v\n", err)
+		return 2
+	default:
+		printError(stderr, err)
+		return 1
+	}
+}
+
+type usageError struct{ error }
+
+func isUsage(err error) bool {
+	var u usageError
+	return errors.As(err, &u)
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "parac",
+		Short:         "Compile ParaK8s experiments into Argo Workflows",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(compileCmd(stdout, stderr), vetCmd(stdout, stderr), trialsCmd(stdout), schemaCmd(stdout))
+	return root
+}
+
+func args1(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return usageError{fmt.Errorf("%s takes one FILE or DIR, got %d arguments", cmd.Name(), len(args))}
+	}
+	return nil
+}
+
+func compileCmd(stdout, stderr io.Writer) *cobra.Command {
+	opts := compiler.DefaultOptions()
+	var out string
+	cmd := &cobra.Command{
+		Use:   "compile FILE|DIR",
+		Short: "Compile a spec into Argo Workflow YAML (several documents when sharded)",
+		Long: `Compile loads a spec, expands its sweep and writes one Argo Workflow per
+experiment, validated with Argo's own validator. A sweep that would not fit
+into one workflow (etcd's object limit, or workflow.maxTrialsPerWorkflow) is
+split into shards, written as several YAML documents separated by "---";
+argo submit accepts them all at once.`,
+		Args: args1,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := compiler.Compile(args[0], opts)
+			if err != nil {
+				return err
+			}
+			var buf bytes.Buffer
+			for _, r := range res {
+				warnUnpinned(stderr, r.Plan)
+				for _, w := range r.Workflows {
+					if buf.Len() > 0 {
+						buf.WriteString("---\n")
+					}
+					buf.Write(w.YAML)
+				}
+			}
+			if out == "" || out == "-" {
+				_, err = stdout.Write(buf.Bytes())
+				return err
+			}
+			if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+				return fmt.Errorf("writing %s: %w", out, err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write the YAML to `FILE` instead of stdout")
+	cmd.Flags().StringVar(&opts.Spec.Experiment, "experiment", "", "compile only the experiment `NAME` of a package with several")
+	cmd.Flags().IntVar(&opts.Argo.MaxBytes, "shard-bytes", opts.Argo.MaxBytes, "split the sweep when a workflow would exceed `N` bytes of YAML")
+	cmd.Flags().IntVar(&opts.Argo.MaxTrials, "shard", 0, "at most `N` trials per workflow (default: the spec's workflow.maxTrialsPerWorkflow)")
+	return cmd
+}
+
+// warnUnpinned flags images and datasets that trial ids cannot pin.
+func warnUnpinned(stderr io.Writer, p *plan.Plan) {
+	images := map[string]bool{p.Experiment.Images.Step: true}
+	for _, t := range p.Trials[:min(1, len(p.Trials))] {
+		images[t.Image] = true
+	}
+	for img := range images {
+		if img != "" && !strings.Contains(img, "@sha256:") {
+			fmt.Fprintf(stderr, "warning: %s: image %s is not pinned by digest; trial ids use the tag\n", p.Experiment.Name, img)
+		}
+	}
+	for _, d := range p.Datasets[:min(1, len(p.Datasets))] {
+		if !d.Pinned {
+			fmt.Fprintf(stderr, "warning: %s: data.source has no digest; trial ids use its path %s\n", p.Experiment.Name, strings.TrimPrefix(d.Ref, "unpinned:"))
+		}
+	}
+}
+
+func vetCmd(stdout, stderr io.Writer) *cobra.Command {
+	var opts compiler.Options = compiler.DefaultOptions()
+	cmd := &cobra.Command{
+		Use:   "vet FILE|DIR",
+		Short: "Check a spec: print every problem as file:line:col: message",
+		Args:  args1,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := compiler.Plan(args[0], opts); err != nil {
+				printError(stdout, err)
+				return errReported
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&opts.Spec.Experiment, "experiment", "", "vet only the experiment `NAME`")
+	return cmd
+}
+
+func trialsCmd(stdout io.Writer) *cobra.Command {
+	opts := compiler.DefaultOptions()
+	var full bool
+	cmd := &cobra.Command{
+		Use:   "trials FILE|DIR",
+		Short: "List the trials of a spec: id, dataset and swept values",
+		Args:  args1,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := compiler.Plan(args[0], opts)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "EXPERIMENT\tTRIAL\tDATA\tSWEPT")
+			for _, r := range res {
+				for _, t := range r.Plan.Trials {
+					id := t.Short()
+					if full {
+						id = t.ID
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Plan.Experiment.Name, id, t.DataKey[:12], t.Label())
+				}
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&opts.Spec.Experiment, "experiment", "", "list only the experiment `NAME`")
+	cmd.Flags().BoolVar(&full, "full", false, "print full 64-digit trial ids")
+	return cmd
+}
+
+func schemaCmd(stdout io.Writer) *cobra.Command {
+	var vendor string
+	cmd := &cobra.Command{
+		Use:   "schema",
+		Short: "Print the experiment schema, or vendor it into a CUE module with --vendor",
+		Long: `Schema prints the CUE schema specs are checked against. With --vendor DIR
+it writes the schema to DIR/cue.mod/pkg/` + schema.ImportPath + `, so that
+editors and "cue vet" resolve: import "` + schema.ImportPath + `".`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if vendor != "" {
+				return vendorSchema(vendor)
+			}
+			return fs.WalkDir(schema.FS, ".", func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				b, err := schema.FS.ReadFile(p)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "// %s/%s\n", schema.ImportPath, p)
+				_, err = stdout.Write(b)
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVar(&vendor, "vendor", "", "write the schema into the CUE module rooted at `DIR`")
+	return cmd
+}
+
+func vendorSchema(root string) error {
+	mod := filepath.Join(root, "cue.mod", "module.cue")
+	if _, err := os.Stat(mod); err != nil {
+		return fmt.Errorf("vendoring the schema: %s is not a CUE module root (no cue.mod/module.cue; run cue mod init)", root)
+	}
+	dir := filepath.Join(root, "cue.mod", "pkg", filepath.FromSlash(schema.ImportPath))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("vendoring the schema: %w", err)
+	}
+	return fs.WalkDir(schema.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := schema.FS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, p), b, 0o644)
+	})
+}
+
+// printError prints CUE errors one per line as file:line:col: message (paths
+// relative to the working directory), and other errors as they are.
+func printError(w io.Writer, err error) {
+	list := cueerrors.Errors(err)
+	if len(list) == 0 {
+		fmt.Fprintf(w, "parac: %v\n", err)
+		return
+	}
+	cwd, _ := os.Getwd()
+	for _, e := range list {
+		format, args := e.Msg()
+		msg := fmt.Sprintf(format, args...)
+		if p := e.Path(); len(p) > 0 && !strings.Contains(msg, ":") {
+			msg = strings.Join(p, ".") + ": " + msg
+		}
+		pos := e.Position()
+		if !pos.IsValid() {
+			if ps := cueerrors.Positions(e); len(ps) > 0 {
+				pos = ps[0]
+			}
+		}
+		if !pos.IsValid() {
+			fmt.Fprintln(w, msg)
+			continue
+		}
+		name := pos.Filename()
+		if rel, err := filepath.Rel(cwd, name); err == nil && !strings.HasPrefix(rel, "..") {
+			name = rel
+		}
+		fmt.Fprintf(w, "%s:%d:%d: %s\n", name, pos.Line(), pos.Column(), msg)
+	}
+}

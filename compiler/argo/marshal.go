@@ -1,0 +1,85 @@
+package argo
+
+import (
+	"encoding/json"
+	"fmt"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/argoproj/argo-workflows/v3/workflow/validate"
+	"sigs.k8s.io/yaml"
+)
+
+// keepEmpty are keys whose empty object means something to Kubernetes or Argo.
+var keepEmpty = map[string]bool{"emptyDir": true, "nodeAntiAffinity": true}
+
+// Marshal writes a workflow as YAML the way a person would: no status, no
+// null timestamps, no empty objects or lists, keys sorted (deterministic).
+func Marshal(wf *wfv1.Workflow) ([]byte, error) {
+	b, err := json.Marshal(wf)
+	if err != nil {
+		return nil, fmt.Errorf("encoding workflow: %w", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("encoding workflow: %w", err)
+	}
+	delete(m, "status")
+	prune(m)
+	b, err = json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encoding workflow: %w", err)
+	}
+	y, err := yaml.JSONToYAML(b)
+	if err != nil {
+		return nil, fmt.Errorf("encoding workflow as yaml: %w", err)
+	}
+	return y, nil
+}
+
+// prune removes nulls and empty objects and lists, depth first.
+func prune(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		for k, e := range t {
+			if prune(e) && !keepEmpty[k] {
+				delete(t, k)
+			}
+		}
+		return len(t) == 0
+	case []any:
+		for _, e := range t {
+			prune(e)
+		}
+		return len(t) == 0
+	}
+	return false
+}
+
+// notFound answers every template lookup of the offline validator with "not
+// found": compiled workflows never refer to templates outside themselves.
+type notFound struct{}
+
+func (notFound) Get(name string) (*wfv1.WorkflowTemplate, error) {
+	return nil, fmt.Errorf("workflow template %q not found (offline)", name)
+}
+
+type clusterNotFound struct{}
+
+func (clusterNotFound) Get(name string) (*wfv1.ClusterWorkflowTemplate, error) {
+	return nil, fmt.Errorf("cluster workflow template %q not found (offline)", name)
+}
+
+// Validate parses workflow YAML strictly (unknown fields fail, as in `argo
+// lint`) and runs Argo's own validation on it, as `argo lint --offline` does.
+func Validate(y []byte) error {
+	var wf wfv1.Workflow
+	if err := yaml.UnmarshalStrict(y, &wf); err != nil {
+		return fmt.Errorf("parsing workflow: %w", err)
+	}
+	if err := validate.ValidateWorkflow(notFound{}, clusterNotFound{}, &wf, nil, validate.ValidateOpts{Lint: true}); err != nil {
+		return fmt.Errorf("argo validation: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Install a pinned MLflow into a virtualenv outside the repo and run a local tracking server
+# (with the model registry and artifact proxy) on 127.0.0.1 for tests and local runs.
+#
+#   scripts/mlflow.sh install   install the pinned mlflow if missing (idempotent; fast when present)
+#   scripts/mlflow.sh start     install, start the server in the background, wait for /health,
+#                               print `export MLFLOW_TRACKING_URI=http://127.0.0.1:PORT` on stdout
+#   scripts/mlflow.sh stop      stop the server started by `start` (same PORT/STATE)
+#   scripts/mlflow.sh env       print the export line (does not start anything)
+#   scripts/mlflow.sh status    exit 0 when the server answers /health
+#
+#   eval "$(scripts/mlflow.sh start)"
+#
+# Environment:
+#   PARAK8S_CACHE        cache root (default $HOME/.cache/parak8s); the venv is $PARAK8S_CACHE/mlflow-venv
+#   MLFLOW_VENV          the virtualenv (default $PARAK8S_CACHE/mlflow-venv)
+#   MLFLOW_PORT          port (default 5055)
+#   MLFLOW_STATE         state dir: sqlite db, artifacts, pid file, log
+#                        (default /tmp/parak8s-mlflow-$MLFLOW_PORT)
+#   MLFLOW_WORKERS       gunicorn workers (default 2)
+#   MLFLOW_START_TIMEOUT seconds to wait for /health (default 180)
+#   PYTHON               the interpreter used to create the venv (default python3)
+#
+# All progress goes to stderr; only the export line goes to stdout.
+set -euo pipefail
+
+MLFLOW_VERSION=2.22.1
+
+CACHE="${PARAK8S_CACHE:-$HOME/.cache/parak8s}"
+VENV="${MLFLOW_VENV:-$CACHE/mlflow-venv}"
+PORT="${MLFLOW_PORT:-5055}"
+STATE="${MLFLOW_STATE:-/tmp/parak8s-mlflow-$PORT}"
+WORKERS="${MLFLOW_WORKERS:-2}"
+START_TIMEOUT="${MLFLOW_START_TIMEOUT:-180}"
+MARKER="$VENV/.parak8s-mlflow"
+PIDFILE="$STATE/mlflow.pid"
+LOGFILE="$STATE/server.log"
+URI="http://127.0.0.1:$PORT"
+
+log() { echo "mlflow.sh: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+installed() {
+  [[ -f "$MARKER" && "$(<"$MARKER")" == "mlflow==$MLFLOW_VERSION" && -x "$VENV/bin/mlflow" ]]
+}
+
+make_venv() {
+  local py="${PYTHON:-python3}"
+  command -v "$py" >/dev/null || die "python3 is required (apt-get install python3 python3-venv)"
+  rm -rf "$VENV"
+  mkdir -p "$(dirname "$VENV")"
+  if "$py" -m venv "$VENV" >&2 2>/dev/null; then return 0; fi
+  rm -rf "$VENV"
+  # Debian splits venv/ensurepip into python3-venv; install it when we can.
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    log "python3 -m venv failed; installing python3-venv with apt-get"
+    local pyver
+    pyver=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv "python$pyver-venv" >&2 \
+      || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv "python$pyver-venv" >&2; } \
+      || die "could not install python3-venv"
+    "$py" -m venv "$VENV" >&2 && return 0
+  fi
+  if "$py" -m virtualenv --version >/dev/null 2>&1; then
+    "$py" -m virtualenv -q "$VENV" >&2 && return 0
+  fi
+  die "could not create a virtualenv at $VENV (need python3-venv or virtualenv)"
+}
+
+install() {
+  if installed; then return 0; fi
+  local t0=$SECONDS
+  log "installing mlflow==$MLFLOW_VERSION into $VENV (first time only; takes a minute or two)"
+  make_venv
+  # Only wheels: a source build would need compilers and take far longer.
+  if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check --only-binary=:all: \
+      "mlflow==$MLFLOW_VERSION" >&2; then
+    die "pip install mlflow==$MLFLOW_VERSION failed (is PyPI reachable?)"
+  fi
+  "$VENV/bin/mlflow" --version >/dev/null || die "mlflow installed but does not run"
+  echo "mlflow==$MLFLOW_VERSION" >"$MARKER"
+  log "installed mlflow==$MLFLOW_VERSION in $((SECONDS - t0)) s"
+}
+
+healthy() {
+  # The venv's python is always there once installed; curl may not be on a fresh machine.
+  "$VENV/bin/python" - "$URI/health" <<'EOF' >/dev/null 2>&1
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=2) as r:
+    sys.exit(0 if r.status == 200 else 1)
+EOF
+}
+
+running_pid() {
+  [[ -f "$PIDFILE" ]] || return 1
+  local pid
+  pid=$(<"$PIDFILE")
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && { echo "$pid"; return 0; }
+  return 1
+}
+
+port_busy() {
+  "$VENV/bin/python" - "$PORT" <<'EOF' 2>/dev/null
+import socket, sys
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(0)
+sys.exit(1)
+EOF
+}
+
+start() {
+  install
+  mkdir -p "$STATE/mlartifacts"
+  if pid=$(running_pid); then
+    if healthy; then
+      log "already running (pid $pid) at $URI"
+      echo "export MLFLOW_TRACKING_URI=$URI"
+      return 0
+    fi
+  fi
+  if port_busy; then
+    die "port $PORT on 127.0.0.1 is in use by another process (set MLFLOW_PORT)"
+  fi
+  local t0=$SECONDS
+  # setsid: the server (and its gunicorn workers) get their own process group so that
+  # `stop` can end all of them, and it outlives this script and its caller's pipes.
+  setsid "$VENV/bin/mlflow" server \
+    --host 127.0.0.1 --port "$PORT" --workers "$WORKERS" \
+    --backend-store-uri "sqlite:///$STATE/mlflow.db" \
+    --serve-artifacts --artifacts-destination "$STATE/mlartifacts" \
+    </dev/null >"$LOGFILE" 2>&1 &
+  local pid=$!
+  echo "$pid" >"$PIDFILE"
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until healthy; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 30 "$LOGFILE" >&2 || true
+      die "mlflow server exited during start-up (log: $LOGFILE)"
+    fi
+    if ((SECONDS >= deadline)); then
+      tail -n 30 "$LOGFILE" >&2 || true
+      kill -TERM -- "-$pid" 2>/dev/null || true
+      die "mlflow server did not answer $URI/health within ${START_TIMEOUT}s (log: $LOGFILE)"
+    fi
+    sleep 0.3
+  done
+  log "started mlflow $MLFLOW_VERSION (pid $pid) at $URI in $((SECONDS - t0)) s; state in $STATE"
+  echo "export MLFLOW_TRACKING_URI=$URI"
+}
+
+stop() {
+  local pid
+  if ! pid=$(running_pid); then
+    rm -f "$PIDFILE"
+    log "not running"
+    return 0
+  fi
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  local i
+  for i in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$PIDFILE"
+  log "stopped (pid $pid)"
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  env) echo "export MLFLOW_TRACKING_URI=$URI" ;;
+  status) installed && healthy ;;
+  -h | --help | "") sed -n '2,25p' "$0"; [[ -n "${1:-}" ]] ;;
+  *) die "unknown command ${1} (install|start|stop|env|status)" ;;
+esac

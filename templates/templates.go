@@ -1,0 +1,356 @@
+package templates
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"parak8s.dev/parak8s/runtime/step"
+	"parak8s.dev/parak8s/schema"
+)
+
+// Label keys set on workflows and pods.
+const (
+	LabelExperiment = "parak8s.dev/experiment"
+	LabelTrial      = "parak8s.dev/trial"
+	LabelStep       = "parak8s.dev/step"
+	LabelData       = "parak8s.dev/data"
+	LabelShard      = "parak8s.dev/shard"
+)
+
+// Input parameter names of the step templates.
+const (
+	ParamTrial   = "trial"    // full trial id
+	ParamShort   = "short"    // short trial id or data key (labels)
+	ParamDataKey = "data-key" // prepare's data key
+)
+
+// ParamName turns a swept path into a template parameter name
+// ("training.optimizer.lr" → "training-optimizer-lr").
+func ParamName(path string) string { return strings.ReplaceAll(path, ".", "-") }
+
+// Input is what the step templates of one workflow share.
+type Input struct {
+	// Experiment is the resolved experiment.
+	Experiment schema.Experiment
+	// Swept are the paths swept in this workflow (every trial sets all of them).
+	Swept []string
+	// StepImage runs every step but train; TrainImage runs train. Both are
+	// the references the trial ids were computed with.
+	StepImage, TrainImage string
+	// Memoize makes prepare reuse a cached dataset for the same data key
+	// (only safe when the data set and the image are pinned by digest).
+	Memoize bool
+}
+
+// Light resource requests of the steps after evaluate.
+var (
+	lightCPU    = "100m"
+	lightMemory = "256Mi"
+)
+
+// Template returns the template of one step kind.
+func Template(k step.Kind, in Input) (wfv1.Template, error) {
+	exp := in.Experiment
+	t := wfv1.Template{
+		Name: string(k),
+		Metadata: wfv1.Metadata{Labels: map[string]string{
+			LabelExperiment: exp.Name,
+			LabelStep:       string(k),
+		}},
+		Inputs: wfv1.Inputs{
+			Artifacts: []wfv1.Artifact{{Name: step.ArtifactConfig, Path: step.PathConfig}},
+		},
+	}
+	retry, err := retryStrategy(exp.Workflow, k == step.Train)
+	if err != nil {
+		return t, err
+	}
+	t.RetryStrategy = retry
+	deadline, err := seconds(exp.Workflow.StepDeadline)
+	if err != nil {
+		return t, fmt.Errorf("workflow.stepDeadline: %w", err)
+	}
+	t.ActiveDeadlineSeconds = &intstr.IntOrString{Type: intstr.Int, IntVal: int32(deadline)}
+
+	c := &corev1.Container{
+		Image:           in.StepImage,
+		ImagePullPolicy: corev1.PullPolicy(exp.Images.PullPolicy),
+		Command:         []string{step.Program},
+		Args:            []string{string(k), step.FlagConfig, step.PathConfig},
+		Env: []corev1.EnvVar{
+			{Name: step.EnvExperiment, Value: exp.Name},
+		},
+		SecurityContext: containerSecurity(),
+	}
+	if k == step.Prepare {
+		t.Metadata.Labels[LabelData] = input(ParamShort)
+		t.Inputs.Parameters = append(t.Inputs.Parameters, wfv1.Parameter{Name: ParamDataKey}, wfv1.Parameter{Name: ParamShort})
+		c.Args = append(c.Args, step.FlagDataKey, input(ParamDataKey))
+		for _, p := range in.Swept {
+			if step.PreparePath(p) {
+				t.Inputs.Parameters = append(t.Inputs.Parameters, wfv1.Parameter{Name: ParamName(p)})
+				c.Args = append(c.Args, step.FlagSet, p+"="+input(ParamName(p)))
+			}
+		}
+		c.Args = append(c.Args, step.FlagOut, step.PathDataset)
+		t.Outputs.Artifacts = []wfv1.Artifact{{Name: step.ArtifactDataset, Path: step.PathDataset}}
+		c.Resources = requests("1", "4Gi")
+		if in.Memoize {
+			t.Memoize = &wfv1.Memoize{
+				Key:    input(ParamDataKey),
+				MaxAge: "720h",
+				Cache:  &wfv1.Cache{ConfigMap: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "parak8s-prepare-cache"}}},
+			}
+		}
+		t.Container = c
+		return t, nil
+	}
+
+	// Trial steps: every one recomputes the trial's config from the
+	// experiment and the swept values, and checks it against the trial id.
+	t.Metadata.Labels[LabelTrial] = input(ParamShort)
+	t.Inputs.Parameters = append(t.Inputs.Parameters, wfv1.Parameter{Name: ParamTrial}, wfv1.Parameter{Name: ParamShort})
+	c.Env = append(c.Env, corev1.EnvVar{Name: step.EnvTrial, Value: input(ParamTrial)})
+	c.Args = append(c.Args, step.FlagTrial, input(ParamTrial), step.FlagImage, in.TrainImage)
+	for _, p := range in.Swept {
+		t.Inputs.Parameters = append(t.Inputs.Parameters, wfv1.Parameter{Name: ParamName(p)})
+		c.Args = append(c.Args, step.FlagSet, p+"="+input(ParamName(p)))
+	}
+	art := func(name, path string) wfv1.Artifact { return wfv1.Artifact{Name: name, Path: path} }
+	param := func(name string) wfv1.Parameter { return wfv1.Parameter{Name: name} }
+	out := func(name string) wfv1.Parameter {
+		return wfv1.Parameter{Name: name, ValueFrom: &wfv1.ValueFrom{Path: step.PathOut + "/" + name}}
+	}
+	switch k {
+	case step.Train:
+		c.Image = in.TrainImage
+		t.Inputs.Artifacts = append(t.Inputs.Artifacts, art(step.ArtifactDataset, step.PathDataset))
+		c.Args = append(c.Args, step.FlagData, step.PathDataset, step.FlagCheckpoint, step.PathCheckpoint, step.FlagOut, step.PathModel)
+		t.Outputs.Artifacts = []wfv1.Artifact{art(step.ArtifactModel, step.PathModel)}
+		c.Resources, err = trainResources(exp.Resources)
+		if err != nil {
+			return t, err
+		}
+		c.Env = append(c.Env, corev1.EnvVar{Name: step.EnvThreads, Value: fmt.Sprint(threads(exp))})
+		t.NodeSelector = exp.Resources.NodeSelector
+		t.Tolerations = tolerations(exp.Resources.Tolerations)
+		t.PriorityClassName = exp.Resources.PriorityClass
+		vol := corev1.Volume{Name: "checkpoints", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
+		mount := corev1.VolumeMount{Name: "checkpoints", MountPath: step.PathCheckpoint}
+		if claim := exp.Workflow.CheckpointClaim; claim != "" {
+			vol.VolumeSource = corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}
+			mount.SubPath = exp.Name + "/" + input(ParamTrial)
+		}
+		t.Volumes = []corev1.Volume{vol}
+		c.VolumeMounts = []corev1.VolumeMount{mount}
+	case step.Evaluate:
+		t.Inputs.Artifacts = append(t.Inputs.Artifacts, art(step.ArtifactDataset, step.PathDataset), art(step.ArtifactModel, step.PathModel))
+		c.Args = append(c.Args, step.FlagModel, step.PathModel, step.FlagData, step.PathDataset, step.FlagOut, step.PathMetrics)
+		t.Outputs.Artifacts = []wfv1.Artifact{art(step.ArtifactMetrics, step.PathMetrics)}
+		c.Resources = requests("1", "4Gi")
+	case step.Track:
+		t.Inputs.Artifacts = append(t.Inputs.Artifacts, art(step.ArtifactModel, step.PathModel), art(step.ArtifactMetrics, step.PathMetrics))
+		c.Args = append(c.Args, step.FlagModel, step.PathModel, step.FlagMetrics, step.PathMetrics, step.FlagOut, step.PathOut)
+		t.Outputs.Parameters = []wfv1.Parameter{out(step.OutRunID)}
+		c.Env = append(c.Env, trackingEnv(exp)...)
+		c.Resources = requests(lightCPU, lightMemory)
+	case step.Publish:
+		t.Inputs.Artifacts = append(t.Inputs.Artifacts, art(step.ArtifactModel, step.PathModel), art(step.ArtifactMetrics, step.PathMetrics))
+		t.Inputs.Parameters = append(t.Inputs.Parameters, param(step.OutRunID))
+		c.Args = append(c.Args, step.FlagModel, step.PathModel, step.FlagMetrics, step.PathMetrics, step.FlagRunID, input(step.OutRunID), step.FlagOut, step.PathOut)
+		t.Outputs.Parameters = []wfv1.Parameter{out(step.OutDigest)}
+		c.Env = append(c.Env, trackingEnv(exp)...)
+		c.Env = append(c.Env, registryEnv(exp)...)
+		if r := exp.Registry; r != nil && r.Auth != "" {
+			t.Volumes = []corev1.Volume{{Name: "docker-config", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+				SecretName: r.Auth,
+				Items:      []corev1.KeyToPath{{Key: ".dockerconfigjson", Path: "config.json"}},
+			}}}}
+			c.VolumeMounts = []corev1.VolumeMount{{Name: "docker-config", MountPath: step.PathDocker, ReadOnly: true}}
+			c.Env = append(c.Env, corev1.EnvVar{Name: step.EnvDockerConfig, Value: step.PathDocker})
+		}
+		c.Resources = requests(lightCPU, lightMemory)
+	case step.Record:
+		t.Inputs.Artifacts = append(t.Inputs.Artifacts, art(step.ArtifactMetrics, step.PathMetrics))
+		t.Inputs.Parameters = append(t.Inputs.Parameters, param(step.OutRunID), param(step.OutDigest))
+		c.Args = append(c.Args, step.FlagMetrics, step.PathMetrics, step.FlagRunID, input(step.OutRunID), step.FlagDigest, input(step.OutDigest))
+		if r := exp.Results; r != nil {
+			c.Env = append(c.Env, secretEnv(step.EnvDatabaseURL, r.DSN))
+		}
+		c.Resources = requests(lightCPU, lightMemory)
+	default:
+		return t, fmt.Errorf("no template for step kind %q", k)
+	}
+	t.Container = c
+	return t, nil
+}
+
+func input(name string) string { return "{{inputs.parameters." + name + "}}" }
+
+// threads is the libtorch thread count: training.threads, else the CPU
+// request rounded up.
+func threads(exp schema.Experiment) int {
+	if exp.Training.Threads > 0 {
+		return exp.Training.Threads
+	}
+	q, err := resource.ParseQuantity(exp.Resources.CPU)
+	if err != nil {
+		return 1
+	}
+	return int(math.Max(1, math.Ceil(float64(q.MilliValue())/1000)))
+}
+
+func trackingEnv(exp schema.Experiment) []corev1.EnvVar {
+	t := exp.Tracking
+	if t == nil {
+		return nil
+	}
+	var env []corev1.EnvVar
+	if t.URI != "" {
+		env = append(env, corev1.EnvVar{Name: step.EnvMLflowURI, Value: t.URI})
+	}
+	name := t.Experiment
+	if name == "" {
+		name = exp.Name
+	}
+	env = append(env, corev1.EnvVar{Name: step.EnvMLflowExperiment, Value: name})
+	for _, s := range []struct {
+		name string
+		ref  *schema.SecretRef
+	}{{step.EnvMLflowToken, t.Token}, {step.EnvMLflowUsername, t.Username}, {step.EnvMLflowPassword, t.Password}} {
+		if s.ref != nil {
+			env = append(env, secretEnv(s.name, *s.ref))
+		}
+	}
+	return env
+}
+
+func registryEnv(exp schema.Experiment) []corev1.EnvVar {
+	r := exp.Registry
+	if r == nil {
+		return nil
+	}
+	env := []corev1.EnvVar{{Name: step.EnvRegistry, Value: r.Repository}}
+	if r.Model != "" {
+		env = append(env, corev1.EnvVar{Name: step.EnvRegisteredModel, Value: r.Model})
+	}
+	if r.When != "" {
+		env = append(env, corev1.EnvVar{Name: step.EnvPushCondition, Value: r.When})
+	}
+	return append(env, corev1.EnvVar{Name: step.EnvPushAlias, Value: r.Alias})
+}
+
+func secretEnv(name string, ref schema.SecretRef) corev1.EnvVar {
+	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: ref.Name},
+		Key:                  ref.Key,
+	}}}
+}
+
+func requests(cpu, memory string) corev1.ResourceRequirements {
+	return corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{
+			corev1.ResourceCPU:    resource.MustParse(cpu),
+			corev1.ResourceMemory: resource.MustParse(memory),
+		},
+		Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(memory)},
+	}
+}
+
+func trainResources(r schema.Resources) (corev1.ResourceRequirements, error) {
+	cpu, err := resource.ParseQuantity(r.CPU)
+	if err != nil {
+		return corev1.ResourceRequirements{}, fmt.Errorf("resources.cpu %q: %w", r.CPU, err)
+	}
+	mem, err := resource.ParseQuantity(r.Memory)
+	if err != nil {
+		return corev1.ResourceRequirements{}, fmt.Errorf("resources.memory %q: %w", r.Memory, err)
+	}
+	out := corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: cpu, corev1.ResourceMemory: mem},
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: mem},
+	}
+	if r.GPUs > 0 {
+		n := *resource.NewQuantity(int64(r.GPUs), resource.DecimalSI)
+		out.Requests[corev1.ResourceName(r.GPUResource)] = n
+		out.Limits[corev1.ResourceName(r.GPUResource)] = n
+	}
+	return out, nil
+}
+
+func tolerations(ts []schema.Toleration) []corev1.Toleration {
+	var out []corev1.Toleration
+	for _, t := range ts {
+		out = append(out, corev1.Toleration{
+			Key:      t.Key,
+			Operator: corev1.TolerationOperator(t.Operator),
+			Value:    t.Value,
+			Effect:   corev1.TaintEffect(t.Effect),
+		})
+	}
+	return out
+}
+
+func retryStrategy(w schema.Workflow, avoidNode bool) (*wfv1.RetryStrategy, error) {
+	if w.Retries == 0 {
+		return nil, nil
+	}
+	if _, err := time.ParseDuration(w.Backoff); err != nil {
+		return nil, fmt.Errorf("workflow.backoff: %w", err)
+	}
+	two := intstr.FromInt32(2)
+	limit := intstr.FromInt32(int32(w.Retries))
+	r := &wfv1.RetryStrategy{
+		Limit:       &limit,
+		RetryPolicy: wfv1.RetryPolicy(w.RetryPolicy),
+		Backoff:     &wfv1.Backoff{Duration: w.Backoff, Factor: &two, MaxDuration: "1h"},
+	}
+	if avoidNode {
+		// A retried train step goes to another node when one is free.
+		r.Affinity = &wfv1.RetryAffinity{NodeAntiAffinity: &wfv1.RetryNodeAntiAffinity{}}
+	}
+	return r, nil
+}
+
+// seconds converts a schema duration to whole seconds.
+func seconds(d string) (int64, error) {
+	v, err := time.ParseDuration(d)
+	if err != nil {
+		return 0, err
+	}
+	return int64(math.Ceil(v.Seconds())), nil
+}
+
+// Seconds is seconds for the emitter's workflow-level durations.
+func Seconds(d string) (int64, error) { return seconds(d) }
+
+func containerSecurity() *corev1.SecurityContext {
+	no := false
+	yes := true
+	return &corev1.SecurityContext{
+		AllowPrivilegeEscalation: &no,
+		RunAsNonRoot:             &yes,
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+	}
+}
+
+// PodSecurity is the pod security context of every step: non-root, the
+// runtime's default seccomp profile.
+func PodSecurity() *corev1.PodSecurityContext {
+	yes := true
+	uid := int64(65532)
+	return &corev1.PodSecurityContext{
+		RunAsNonRoot:   &yes,
+		RunAsUser:      &uid,
+		RunAsGroup:     &uid,
+		FSGroup:        &uid,
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
