@@ -25,6 +25,84 @@
 set -euo pipefail
 
 MLFLOW_VERSION=2.22.1
+# Every package of the server's environment, pinned: an unpinned resolve picks up releases newer
+# than mlflow 2.22.1 that break it (SQLAlchemy 2.1 removed FallbackAsyncAdaptedQueuePool, which
+# mlflow/store/db/utils.py imports). Resolved on Python 3.11 / linux x86_64, then frozen.
+CONSTRAINTS="
+alembic==1.20.1
+annotated-doc==0.0.7
+annotated-types==0.8.0
+anyio==4.16.0
+blinker==1.9.0
+cachetools==5.5.2
+certifi==2026.10.19.post1
+cffi==2.1.1
+charset-normalizer==3.5.3
+click==8.5.1
+cloudpickle==3.1.3
+contourpy==1.3.3
+cryptography==50.0.2
+cycler==0.12.1
+databricks-sdk==0.162.0
+docker==7.2.0
+fastapi==0.165.0
+Flask==3.1.3
+fonttools==4.68.0
+gitdb==4.0.12
+GitPython==3.2.1
+google-auth==2.63.0
+graphene==3.4.3
+graphql-core==3.2.14
+graphql-relay==3.2.0
+greenlet==3.5.6
+gunicorn==23.0.0
+h11==0.16.0
+idna==3.20
+importlib_metadata==8.9.0
+itsdangerous==2.2.0
+Jinja2==3.1.6
+joblib==1.6.0
+kiwisolver==1.5.1
+Mako==1.4.3
+Markdown==3.11.3
+MarkupSafe==3.0.4
+matplotlib==3.11.2
+narwhals==2.29.0
+numpy==2.4.6
+opentelemetry-api==1.45.2
+opentelemetry-sdk==1.45.2
+opentelemetry-semantic-conventions==0.66b2
+packaging==24.2
+pandas==2.3.3
+pillow==13.0.0
+protobuf==6.33.6
+pyarrow==19.0.1
+pyasn1==0.6.5
+pyasn1_modules==0.4.2
+pycparser==3.12
+pydantic==2.14.4
+pydantic_core==2.50.5
+pyparsing==3.3.3
+python-dateutil==2.9.0.post0
+pytz==2026.6
+PyYAML==6.0.4
+requests==2.34.2
+scikit-learn==1.9.1
+scipy==1.17.1
+six==1.17.0
+smmap==5.0.3
+SQLAlchemy==2.0.41
+sqlparse==0.6.1
+starlette==1.10.0
+threadpoolctl==3.8.0
+typing-inspection==0.4.5
+typing_extensions==4.16.0
+tzdata==2026.6
+urllib3==2.8.0
+uvicorn==0.54.0
+Werkzeug==3.1.9
+zipp==4.1.2
+"
 
 CACHE="${PARAK8S_CACHE:-$HOME/.cache/parak8s}"
 VENV="${MLFLOW_VENV:-$CACHE/mlflow-venv}"
@@ -40,8 +118,12 @@ URI="http://127.0.0.1:$PORT"
 log() { echo "mlflow.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+marker_text() {
+  echo "mlflow==$MLFLOW_VERSION constraints=$(printf '%s' "$CONSTRAINTS" | cksum | cut -d' ' -f1)"
+}
+
 installed() {
-  [[ -f "$MARKER" && "$(<"$MARKER")" == "mlflow==$MLFLOW_VERSION" && -x "$VENV/bin/mlflow" ]]
+  [[ -f "$MARKER" && "$(<"$MARKER")" == "$(marker_text)" && -x "$VENV/bin/mlflow" ]]
 }
 
 make_venv() {
@@ -73,12 +155,14 @@ install() {
   log "installing mlflow==$MLFLOW_VERSION into $VENV (first time only; takes a minute or two)"
   make_venv
   # Only wheels: a source build would need compilers and take far longer.
+  local cfile="$VENV/parak8s-constraints.txt"
+  printf '%s' "$CONSTRAINTS" >"$cfile"
   if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check --only-binary=:all: \
-      "mlflow==$MLFLOW_VERSION" >&2; then
-    die "pip install mlflow==$MLFLOW_VERSION failed (is PyPI reachable?)"
+      -c "$cfile" "mlflow==$MLFLOW_VERSION" >&2; then
+    die "pip install mlflow==$MLFLOW_VERSION failed (is PyPI reachable? see the pip output above)"
   fi
   "$VENV/bin/mlflow" --version >/dev/null || die "mlflow installed but does not run"
-  echo "mlflow==$MLFLOW_VERSION" >"$MARKER"
+  marker_text >"$MARKER"
   log "installed mlflow==$MLFLOW_VERSION in $((SECONDS - t0)) s"
 }
 

@@ -240,8 +240,9 @@ func vendorSchema(root string) error {
 // printError prints CUE errors one per line as file:line:col: message (paths
 // relative to the working directory), and other errors as they are.
 func printError(w io.Writer, err error) {
+	var ce cueerrors.Error
 	list := cueerrors.Errors(err)
-	if len(list) == 0 {
+	if !errors.As(err, &ce) || len(list) == 0 {
 		fmt.Fprintf(w, "parac: %v\n", err)
 		return
 	}

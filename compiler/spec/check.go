@@ -506,3 +506,99 @@ func sortedKeys(m map[string]any) []string {
 
 // SweepRoots re-exports the sweepable roots for callers that only import spec.
 func SweepRoots() []string { return schema.SweepRoots() }
+
+// invalid returns the problems of an experiment that fails validation: CUE's
+// errors, rewritten, and the fields the schema does not allow. CUE skips the
+// closedness check of a struct when a value below it is in error, so unknown
+// fields next to another mistake would go unreported; a second pass unifies
+// the schema with a copy of the experiment whose erroneous values are
+// replaced by _ and keeps its "field not allowed" errors. Problems are sorted
+// by position.
+func (c *checker) invalid(err error) error {
+	var out []cueerrors.Error
+	var bad [][]string
+	for _, e := range cueerrors.Errors(err) {
+		if text(e) != "field not allowed" {
+			bad = append(bad, c.relative(cleanPath(e.Path())))
+		}
+	}
+	out = append(out, cueerrors.Errors(c.rewrite(err))...)
+	seen := map[string]bool{}
+	for _, e := range out {
+		seen[e.Position().String()+"\x00"+text(e)] = true
+	}
+	probe := c.def.Unify(c.def.Context().BuildExpr(skeleton(c.user, nil, bad)))
+	for _, e := range cueerrors.Errors(probe.Validate(cue.All())) {
+		if text(e) != "field not allowed" {
+			continue
+		}
+		rel := c.relative(cleanPath(e.Path()))
+		full := rel
+		if c.prefix != "" {
+			full = append(strings.Split(c.prefix, "."), rel...)
+		}
+		pos := fieldPos(c.syntax, full)
+		if !pos.IsValid() {
+			continue
+		}
+		msg := c.name(strings.Join(rel, ".")) + ": unknown field (not in the schema)"
+		if key := pos.String() + "\x00" + msg; !seen[key] {
+			seen[key] = true
+			out = append(out, cueerrors.Newf(pos, "%s", msg))
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].Position(), out[j].Position()
+		if a.Filename() != b.Filename() {
+			return a.Filename() < b.Filename()
+		}
+		return a.Offset() < b.Offset()
+	})
+	var list cueerrors.Error
+	for _, e := range out {
+		list = cueerrors.Append(list, e)
+	}
+	return list
+}
+
+// skeleton rebuilds the regular fields of v as a CUE expression with its
+// concrete scalar values, except that values at or below a path in bad (and
+// values that are not concrete) become _.
+func skeleton(v cue.Value, path []string, bad [][]string) ast.Expr {
+	switch v.IncompleteKind() {
+	case cue.StructKind:
+		st := &ast.StructLit{}
+		if it, err := v.Fields(); err == nil {
+			for it.Next() {
+				sel := it.Selector()
+				if sel.Type() != cue.StringLabel {
+					continue
+				}
+				p := append(path[:len(path):len(path)], sel.Unquoted())
+				st.Elts = append(st.Elts, &ast.Field{Label: ast.NewString(sel.Unquoted()), Value: skeleton(it.Value(), p, bad)})
+			}
+		}
+		return st
+	case cue.ListKind:
+		l := &ast.ListLit{}
+		if it, err := v.List(); err == nil {
+			for i := 0; it.Next(); i++ {
+				l.Elts = append(l.Elts, skeleton(it.Value(), append(path[:len(path):len(path)], strconv.Itoa(i)), bad))
+			}
+		}
+		return l
+	}
+	for _, b := range bad {
+		if len(b) <= len(path) && strings.Join(b, ".") == strings.Join(path[:len(b)], ".") {
+			return ast.NewIdent("_")
+		}
+	}
+	if d, ok := v.Default(); ok || v.IsConcrete() {
+		if d.IsConcrete() {
+			if x, ok := d.Syntax(cue.Final()).(ast.Expr); ok {
+				return x
+			}
+		}
+	}
+	return ast.NewIdent("_")
+}

@@ -186,7 +186,7 @@ func decodeOne(root, user cue.Value, path string, files []string, syntax []*ast.
 	chk := &checker{root: root, def: def, user: user, prefix: path, files: files, syntax: syntax}
 	v := def.Unify(user)
 	if err := v.Validate(cue.Concrete(true), cue.All()); err != nil {
-		return nil, chk.rewrite(err)
+		return nil, chk.invalid(err)
 	}
 	if exps := user.LookupPath(cue.ParsePath(ExperimentsField)); path == "" && exps.Exists() {
 		return nil, chk.rewrite(v.Err())

@@ -197,35 +197,6 @@ func Apply(experiment map[string]any, overrides []Override) (map[string]any, err
 	return out, nil
 }
 
-// EncodeOverrides writes overrides as the compact JSON array that travels as
-// a workflow parameter.
-func EncodeOverrides(o []Override) (string, error) {
-	if o == nil {
-		o = []Override{}
-	}
-	b, err := Canonical(o)
-	if err != nil {
-		return "", fmt.Errorf("encoding overrides: %w", err)
-	}
-	return string(b), nil
-}
-
-// DecodeOverrides parses what EncodeOverrides wrote.
-func DecodeOverrides(s string) ([]Override, error) {
-	var o []Override
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&o); err != nil {
-		return nil, fmt.Errorf("decoding overrides %q: %w", s, err)
-	}
-	for i, e := range o {
-		if e.Path == "" {
-			return nil, fmt.Errorf("decoding overrides: entry %d has no path", i)
-		}
-	}
-	return o, nil
-}
-
 // FormatSet writes one override as the `--set PATH=JSON` argument value.
 func FormatSet(o Override) (string, error) {
 	b, err := Canonical(o.Value)

@@ -1,0 +1,80 @@
+package compiler_test
+
+import (
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type pkg struct {
+	ImportPath string
+	Deps       []string
+	CgoFiles   []string
+	Standard   bool
+}
+
+func goList(t *testing.T, env []string, patterns ...string) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"list", "-deps", "-json"}, patterns...)...)
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+// TestImportGraph enforces the house rules: the compiler and parac import no
+// runtime package but the contract (runtime/step) and nothing that needs cgo
+// or libtorch; the runtime never imports the compiler.
+func TestImportGraph(t *testing.T) {
+	for _, p := range goList(t, []string{"CGO_ENABLED=1"}, "./compiler/...", "./cmd/parac", "./templates", "./schema") {
+		if p.Standard {
+			continue
+		}
+		if strings.HasPrefix(p.ImportPath, "parak8s.dev/parak8s/runtime/") && p.ImportPath != "parak8s.dev/parak8s/runtime/step" {
+			t.Errorf("compiler side imports %s", p.ImportPath)
+		}
+		if strings.Contains(p.ImportPath, "gotch") {
+			t.Errorf("compiler side imports libtorch bindings %s", p.ImportPath)
+		}
+		if len(p.CgoFiles) > 0 {
+			t.Errorf("compiler side depends on cgo package %s", p.ImportPath)
+		}
+	}
+	for _, p := range goList(t, nil, "./runtime/...") {
+		if strings.HasPrefix(p.ImportPath, "parak8s.dev/parak8s/compiler") {
+			t.Errorf("runtime imports %s", p.ImportPath)
+		}
+	}
+}
+
+// TestParacBuildsWithoutCgo builds parac with CGO_ENABLED=0, as go install does
+// on a machine without libtorch.
+func TestParacBuildsWithoutCgo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a binary")
+	}
+	cmd := exec.Command("go", "build", "-o", filepath.Join(t.TempDir(), "parac"), "./cmd/parac")
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 go build ./cmd/parac: %v\n%s", err, out)
+	}
+}
