@@ -2,14 +2,17 @@ package spec
 
 import (
 	"fmt"
+	"io/fs"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
 	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
 
 	"parak8s.dev/parak8s/runtime/step"
@@ -19,12 +22,13 @@ import (
 // checker turns CUE errors into problems positioned in the user's files and
 // checks what CUE cannot: sweep paths and swept values.
 type checker struct {
-	root   cue.Value // the schema package
-	def    cue.Value // #Experiment
-	user   cue.Value // the user's experiment, before unification with def
-	prefix string      // CUE path of the experiment in its package
-	files  []string    // the user's files, sorted
-	syntax []*ast.File // the user's syntax trees
+	root     cue.Value   // the schema package
+	narrowed cue.Value   // def with the experiment's kinds, built on first use
+	def      cue.Value   // #Experiment
+	user     cue.Value   // the user's experiment, before unification with def
+	prefix   string      // CUE path of the experiment in its package
+	files    []string    // the user's files, sorted
+	syntax   []*ast.File // the user's syntax trees
 }
 
 // rewrite returns err as a CUE error list with one entry per problem, each at
@@ -515,17 +519,25 @@ func SweepRoots() []string { return schema.SweepRoots() }
 // replaced by _ and keeps its "field not allowed" errors. Problems are sorted
 // by position.
 func (c *checker) invalid(err error) error {
-	var out []cueerrors.Error
+	type field struct {
+		rel []string
+		pos token.Pos
+	}
+	var fields []field
+	var others cueerrors.Error
 	var bad [][]string
 	for _, e := range cueerrors.Errors(err) {
-		if text(e) != "field not allowed" {
-			bad = append(bad, c.relative(cleanPath(e.Path())))
+		rel := c.relative(cleanPath(e.Path()))
+		if text(e) == "field not allowed" {
+			fields = append(fields, field{rel, c.position([]cueerrors.Error{e}, cleanPath(e.Path()))})
+			continue
 		}
+		bad = append(bad, rel)
+		others = cueerrors.Append(others, e)
 	}
-	out = append(out, cueerrors.Errors(c.rewrite(err))...)
-	seen := map[string]bool{}
-	for _, e := range out {
-		seen[e.Position().String()+"\x00"+text(e)] = true
+	var out []cueerrors.Error
+	if others != nil {
+		out = cueerrors.Errors(c.rewrite(others))
 	}
 	probe := c.def.Unify(c.def.Context().BuildExpr(skeleton(c.user, nil, bad)))
 	for _, e := range cueerrors.Errors(probe.Validate(cue.All())) {
@@ -537,15 +549,22 @@ func (c *checker) invalid(err error) error {
 		if c.prefix != "" {
 			full = append(strings.Split(c.prefix, "."), rel...)
 		}
-		pos := fieldPos(c.syntax, full)
-		if !pos.IsValid() {
+		fields = append(fields, field{rel, fieldPos(c.syntax, full)})
+	}
+	var unknown [][]string
+	for _, f := range fields {
+		if len(f.rel) > 0 && !isIndex(f.rel[len(f.rel)-1]) {
+			unknown = append(unknown, f.rel)
+		}
+	}
+	seen := map[string]bool{}
+	for _, f := range fields {
+		k := strings.Join(f.rel, ".")
+		if seen[k] || !f.pos.IsValid() || len(f.rel) == 0 || isIndex(f.rel[len(f.rel)-1]) || strictlyBelow(f.rel, unknown) || c.undecidable(f.rel, bad) {
 			continue
 		}
-		msg := c.name(strings.Join(rel, ".")) + ": unknown field (not in the schema)"
-		if key := pos.String() + "\x00" + msg; !seen[key] {
-			seen[key] = true
-			out = append(out, cueerrors.Newf(pos, "%s", msg))
-		}
+		seen[k] = true
+		out = append(out, cueerrors.Newf(f.pos, "%s: unknown field (not in the schema)", c.name(k)))
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].Position(), out[j].Position()
@@ -601,4 +620,85 @@ func skeleton(v cue.Value, path []string, bad [][]string) ast.Expr {
 		}
 	}
 	return ast.NewIdent("_")
+}
+
+func isIndex(s string) bool {
+	_, err := strconv.Atoi(s)
+	return err == nil
+}
+
+// hasPrefix reports whether some path in paths starts with prefix.
+func hasPrefix(paths [][]string, prefix []string) bool {
+	for _, p := range paths {
+		if len(p) >= len(prefix) && strings.Join(p[:len(prefix)], ".") == strings.Join(prefix, ".") {
+			return true
+		}
+	}
+	return false
+}
+
+// strictlyBelow reports whether some path in paths is a proper prefix of p.
+func strictlyBelow(p []string, paths [][]string) bool {
+	for _, q := range paths {
+		if len(q) < len(p) && strings.Join(q, ".") == strings.Join(p[:len(q)], ".") {
+			return true
+		}
+	}
+	return false
+}
+
+var conditional struct {
+	once   sync.Once
+	fields map[string]bool
+}
+
+// conditionalFields returns the labels of the fields the schema declares
+// inside comprehensions (`if source.kind == "wfdb" { signal: … }`).
+func conditionalFields() map[string]bool {
+	conditional.once.Do(func() {
+		conditional.fields = map[string]bool{}
+		_ = fs.WalkDir(schema.FS, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := schema.FS.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			f, err := parser.ParseFile(p, b)
+			if err != nil {
+				return nil
+			}
+			ast.Walk(f, func(n ast.Node) bool {
+				c, ok := n.(*ast.Comprehension)
+				if !ok {
+					return true
+				}
+				if st, ok := c.Value.(*ast.StructLit); ok {
+					for _, e := range st.Elts {
+						if fd, ok := e.(*ast.Field); ok {
+							if name, _, err := ast.LabelName(fd.Label); err == nil {
+								conditional.fields[name] = true
+							}
+						}
+					}
+				}
+				return true
+			}, nil)
+			return nil
+		})
+	})
+	return conditional.fields
+}
+
+// undecidable reports whether the field at rel lies in a field the schema adds
+// only under a condition (data.signal when data.source.kind is "wfdb"…) while
+// a value next to that field, which the condition may read, is in error.
+func (c *checker) undecidable(rel []string, bad [][]string) bool {
+	for i, name := range rel {
+		if conditionalFields()[name] && hasPrefix(bad, rel[:i]) {
+			return true
+		}
+	}
+	return false
 }

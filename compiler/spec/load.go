@@ -121,10 +121,33 @@ func Load(path string, opts Options) ([]*Spec, error) {
 		}
 		specs = append(specs, s)
 	}
+	errs = cueerrors.Append(errs, duplicateNames(specs, inst.Files))
 	if errs != nil {
 		return nil, errs
 	}
 	return specs, nil
+}
+
+// duplicateNames reports experiments of a package that share a name: their
+// workflows, trial ids and results would collide.
+func duplicateNames(specs []*Spec, syntax []*ast.File) cueerrors.Error {
+	var errs cueerrors.Error
+	first := map[string]string{}
+	for _, s := range specs {
+		name := s.Experiment.Name
+		other, dup := first[name]
+		if !dup {
+			first[name] = s.Path
+			continue
+		}
+		path := s.Path + ".name"
+		pos := s.checker.user.LookupPath(cue.ParsePath("name")).Pos()
+		if !isUserPos(pos, s.Files) {
+			pos = s.checker.at("name")
+		}
+		errs = cueerrors.Append(errs, cueerrors.Newf(pos, "%s: experiment name %q is also used by %s", path, name, other))
+	}
+	return errs
 }
 
 // Schema builds the embedded schema package in ctx.

@@ -1,0 +1,210 @@
+package tracking
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// GetRegisteredModel returns a registered model; the error satisfies
+// IsNotFound when there is none.
+func (c *Client) GetRegisteredModel(ctx context.Context, name string) (*RegisteredModel, error) {
+	var out struct {
+		RegisteredModel RegisteredModel `json:"registered_model"`
+	}
+	if err := c.call(ctx, "GET", apiPrefix+"/registered-models/get", url.Values{"name": {name}}, nil, &out); err != nil {
+		return nil, fmt.Errorf("getting registered model %q: %w", name, err)
+	}
+	return &out.RegisteredModel, nil
+}
+
+// CreateRegisteredModel creates a registered model; the error satisfies
+// IsAlreadyExists when the name is taken.
+func (c *Client) CreateRegisteredModel(ctx context.Context, name, description string, tags map[string]string) (*RegisteredModel, error) {
+	in := struct {
+		Name        string `json:"name"`
+		Description string `json:"description,omitempty"`
+		Tags        []Tag  `json:"tags,omitempty"`
+	}{name, description, tagList(tags)}
+	var out struct {
+		RegisteredModel RegisteredModel `json:"registered_model"`
+	}
+	if err := c.call(ctx, "POST", apiPrefix+"/registered-models/create", nil, in, &out); err != nil {
+		return nil, fmt.Errorf("creating registered model %q: %w", name, err)
+	}
+	return &out.RegisteredModel, nil
+}
+
+// GetOrCreateRegisteredModel returns the registered model called name,
+// creating it when missing (a concurrent creation is resolved by reading
+// it again).
+func (c *Client) GetOrCreateRegisteredModel(ctx context.Context, name string) (*RegisteredModel, error) {
+	if name == "" {
+		return nil, fmt.Errorf("getting or creating registered model: empty name")
+	}
+	m, err := c.GetRegisteredModel(ctx, name)
+	if err == nil || !IsNotFound(err) {
+		return m, err
+	}
+	m, err = c.CreateRegisteredModel(ctx, name, "", nil)
+	if err == nil || !IsAlreadyExists(err) {
+		return m, err
+	}
+	m, err = c.GetRegisteredModel(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("re-reading registered model %q after a concurrent create: %w", name, err)
+	}
+	return m, nil
+}
+
+// CreateModelVersion registers source (the artifact URI of a model
+// directory, see ArtifactSource) as a new version of a registered model,
+// linked to runID.
+func (c *Client) CreateModelVersion(ctx context.Context, name, source, runID string, tags map[string]string) (*ModelVersion, error) {
+	in := struct {
+		Name   string `json:"name"`
+		Source string `json:"source"`
+		RunID  string `json:"run_id,omitempty"`
+		Tags   []Tag  `json:"tags,omitempty"`
+	}{name, source, runID, tagList(tags)}
+	var out struct {
+		ModelVersion ModelVersion `json:"model_version"`
+	}
+	if err := c.call(ctx, "POST", apiPrefix+"/model-versions/create", nil, in, &out); err != nil {
+		return nil, fmt.Errorf("creating a version of model %q from %s: %w", name, source, err)
+	}
+	return &out.ModelVersion, nil
+}
+
+// GetModelVersion returns one version of a registered model.
+func (c *Client) GetModelVersion(ctx context.Context, name, version string) (*ModelVersion, error) {
+	var out struct {
+		ModelVersion ModelVersion `json:"model_version"`
+	}
+	q := url.Values{"name": {name}, "version": {version}}
+	if err := c.call(ctx, "GET", apiPrefix+"/model-versions/get", q, nil, &out); err != nil {
+		return nil, fmt.Errorf("getting version %s of model %q: %w", version, name, err)
+	}
+	return &out.ModelVersion, nil
+}
+
+// FindModelVersions returns the versions of a registered model made from
+// a run (model-versions/search).
+func (c *Client) FindModelVersions(ctx context.Context, name, runID string) ([]ModelVersion, error) {
+	if strings.ContainsAny(name+runID, "'\\") {
+		return nil, fmt.Errorf("finding versions of model %q from run %s: quote characters in the name or run id", name, runID)
+	}
+	q := url.Values{"filter": {fmt.Sprintf("name='%s' and run_id='%s'", name, runID)}, "max_results": {"1000"}}
+	var all []ModelVersion
+	for {
+		var out struct {
+			ModelVersions []ModelVersion `json:"model_versions"`
+			NextPageToken string         `json:"next_page_token"`
+		}
+		if err := c.call(ctx, "GET", apiPrefix+"/model-versions/search", q, nil, &out); err != nil {
+			return nil, fmt.Errorf("finding versions of model %q from run %s: %w", name, runID, err)
+		}
+		all = append(all, out.ModelVersions...)
+		if out.NextPageToken == "" || len(out.ModelVersions) == 0 {
+			return all, nil
+		}
+		q.Set("page_token", out.NextPageToken)
+	}
+}
+
+// WaitModelVersionReady polls a version until its status is READY, and
+// fails when it is FAILED_REGISTRATION or RegistrationTimeout passes.
+func (c *Client) WaitModelVersionReady(ctx context.Context, name, version string) (*ModelVersion, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.RegistrationTimeout)
+	defer cancel()
+	for polls := 1; ; polls++ {
+		mv, err := c.GetModelVersion(ctx, name, version)
+		if err != nil {
+			return nil, fmt.Errorf("waiting for version %s of model %q: %w", version, name, err)
+		}
+		switch mv.Status {
+		case VersionReady:
+			return mv, nil
+		case VersionFailed:
+			return nil, fmt.Errorf("waiting for version %s of model %q: registration failed: %s", version, name, mv.StatusMessage)
+		}
+		if err := c.opts.Sleep(ctx, c.opts.PollInterval); err != nil {
+			return nil, fmt.Errorf("waiting for version %s of model %q: still %s after %d polls: %w", version, name, mv.Status, polls, err)
+		}
+	}
+}
+
+// SetAlias points alias of a registered model at version.
+func (c *Client) SetAlias(ctx context.Context, name, alias, version string) error {
+	in := struct {
+		Name    string `json:"name"`
+		Alias   string `json:"alias"`
+		Version string `json:"version"`
+	}{name, alias, version}
+	if err := c.call(ctx, "POST", apiPrefix+"/registered-models/alias", nil, in, nil); err != nil {
+		return fmt.Errorf("setting alias %q of model %q to version %s: %w", alias, name, version, err)
+	}
+	return nil
+}
+
+// GetModelVersionByAlias returns the version alias points at; the error
+// satisfies IsNotFound when the model or the alias does not exist.
+func (c *Client) GetModelVersionByAlias(ctx context.Context, name, alias string) (*ModelVersion, error) {
+	var out struct {
+		ModelVersion ModelVersion `json:"model_version"`
+	}
+	q := url.Values{"name": {name}, "alias": {alias}}
+	if err := c.call(ctx, "GET", apiPrefix+"/registered-models/alias", q, nil, &out); err != nil {
+		return nil, fmt.Errorf("getting alias %q of model %q: %w", alias, name, err)
+	}
+	return &out.ModelVersion, nil
+}
+
+// RegisterOptions describe one registration by RegisterModel.
+type RegisterOptions struct {
+	Name   string            // registered model name
+	Source string            // model directory's artifact URI (ArtifactSource)
+	RunID  string            // the run that made the model
+	Tags   map[string]string // version tags
+	Alias  string            // alias to point at the version; empty for none
+}
+
+// RegisterModel gets or creates the registered model, reuses the version
+// already made from the same run and source (so a rerun of the publish
+// step adds no version) or creates one, waits until it is READY and sets
+// the alias. created says whether a new version was made.
+func (c *Client) RegisterModel(ctx context.Context, o RegisterOptions) (mv *ModelVersion, created bool, err error) {
+	if _, err := c.GetOrCreateRegisteredModel(ctx, o.Name); err != nil {
+		return nil, false, fmt.Errorf("registering model %q: %w", o.Name, err)
+	}
+	if o.RunID != "" {
+		existing, err := c.FindModelVersions(ctx, o.Name, o.RunID)
+		if err != nil {
+			return nil, false, fmt.Errorf("registering model %q: %w", o.Name, err)
+		}
+		for i := range existing {
+			if existing[i].Source == o.Source && existing[i].Status != VersionFailed {
+				mv = &existing[i]
+				break
+			}
+		}
+	}
+	if mv == nil {
+		if mv, err = c.CreateModelVersion(ctx, o.Name, o.Source, o.RunID, o.Tags); err != nil {
+			return nil, false, fmt.Errorf("registering model %q: %w", o.Name, err)
+		}
+		created = true
+	}
+	if mv.Status != VersionReady {
+		if mv, err = c.WaitModelVersionReady(ctx, o.Name, mv.Version); err != nil {
+			return nil, created, fmt.Errorf("registering model %q: %w", o.Name, err)
+		}
+	}
+	if o.Alias != "" {
+		if err := c.SetAlias(ctx, o.Name, o.Alias, mv.Version); err != nil {
+			return mv, created, fmt.Errorf("registering model %q: %w", o.Name, err)
+		}
+	}
+	return mv, created, nil
+}
