@@ -73,7 +73,7 @@ func Template(k step.Kind, in Input) (wfv1.Template, error) {
 		return t, err
 	}
 	t.RetryStrategy = retry
-	deadline, err := seconds(exp.Workflow.StepDeadline)
+	deadline, err := Seconds(exp.Workflow.StepDeadline)
 	if err != nil {
 		return t, fmt.Errorf("workflow.stepDeadline: %w", err)
 	}
@@ -319,17 +319,14 @@ func retryStrategy(w schema.Workflow, avoidNode bool) (*wfv1.RetryStrategy, erro
 	return r, nil
 }
 
-// seconds converts a schema duration to whole seconds.
-func seconds(d string) (int64, error) {
+// Seconds converts a schema duration to whole seconds.
+func Seconds(d string) (int64, error) {
 	v, err := time.ParseDuration(d)
 	if err != nil {
 		return 0, err
 	}
 	return int64(math.Ceil(v.Seconds())), nil
 }
-
-// Seconds is seconds for the emitter's workflow-level durations.
-func Seconds(d string) (int64, error) { return seconds(d) }
 
 func containerSecurity() *corev1.SecurityContext {
 	no := false

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -391,14 +390,4 @@ func trialTemplate(p *plan.Plan) wfv1.Template {
 		t.DAG.Tasks = append(t.DAG.Tasks, task)
 	}
 	return t
-}
-
-// SortedParams returns the sweep's parameter names as used in templates.
-func SortedParams(p *plan.Plan) []string {
-	out := make([]string, len(p.Params))
-	for i, path := range p.Params {
-		out[i] = templates.ParamName(path)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -41,6 +41,8 @@ func runMain(m *testing.M) int {
 	}
 	base := os.Getenv(step.EnvDatabaseURL)
 	if base == "" {
+		_, statusErr := runScript("postgres.sh", nil, "status")
+		wasRunning := statusErr == nil
 		out, err := runScript("postgres.sh", nil, "start")
 		if err != nil {
 			if os.Getenv("PARAK8S_SKIP_SERVERS") == "1" {
@@ -53,6 +55,9 @@ func runMain(m *testing.M) int {
 		}
 		base = exportValue(out, step.EnvDatabaseURL)
 		defer func() {
+			if wasRunning {
+				return // someone else's server: leave it running
+			}
 			if _, err := runScript("postgres.sh", nil, "stop"); err != nil {
 				fmt.Fprintln(os.Stderr, "results tests: stopping PostgreSQL:", err)
 			}

@@ -232,7 +232,7 @@ type request struct {
 	method string
 	// path is the escaped path below the tracking URI, e.g.
 	// "/api/2.0/mlflow/runs/get".
-	path  string
+	path string
 	// base replaces the tracking URI for this request (artifacts served
 	// by another host); nil means the tracking URI.
 	base  *url.URL

@@ -37,6 +37,8 @@
 // [Options.TagValueLimit]: a 2.x server would truncate them itself unless
 // MLFLOW_TRUNCATE_LONG_VALUES=false, an older one would reject the batch.
 // Keys longer than 250 characters are an error before anything is sent.
+// Metric values NaN and ±Inf are sent as proto3 JSON does ("NaN",
+// "Infinity"); the SQL store keeps NaN and clamps ±Inf to ±math.MaxFloat64.
 //
 // # Artifacts
 //
