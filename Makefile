@@ -25,7 +25,7 @@ demo: build ## vet and compile both reference experiments into validated Argo wo
 
 test: ## run every test (starts PostgreSQL, MLflow and a registry for the packages that need them)
 	$(GO) vet ./...
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@test -z "$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*'))" || { gofmt -l $$(find . -name '*.go' -not -path './.git/*'); echo 'gofmt needed'; exit 1; }
 	$(GO) test -count=1 -timeout 30m ./...
 
 test-short: ## the fast tests only (no servers, no binary builds)

@@ -151,6 +151,13 @@ make_venv() {
 
 install() {
   if installed; then return 0; fi
+  # Several test packages may start servers at once: one installs, the others wait.
+  mkdir -p "$(dirname "$VENV")"
+  if command -v flock >/dev/null; then
+    exec 9>"$VENV.lock"
+    flock 9
+    if installed; then exec 9>&-; return 0; fi
+  fi
   local t0=$SECONDS
   log "installing mlflow==$MLFLOW_VERSION into $VENV (first time only; takes a minute or two)"
   make_venv
@@ -164,6 +171,7 @@ install() {
   "$VENV/bin/mlflow" --version >/dev/null || die "mlflow installed but does not run"
   marker_text >"$MARKER"
   log "installed mlflow==$MLFLOW_VERSION in $((SECONDS - t0)) s"
+  exec 9>&- 2>/dev/null || true
 }
 
 healthy() {

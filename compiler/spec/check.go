@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,7 +62,7 @@ func (c *checker) rewrite(err error) error {
 				continue
 			}
 			seen[key] = true
-			out = cueerrors.Append(out, cueerrors.Newf(p.pos, "%s", p.msg))
+			out = cueerrors.Append(out, cueerrors.Newf(p.pos, "%s", shorten(p.msg)))
 		}
 	}
 	return out
@@ -75,7 +77,7 @@ type problem struct {
 // needs: a choice between literals becomes "want one of …", a type mismatch
 // "want <type>", and the noise of disjunctions with defaults is dropped.
 func (c *checker) problems(path []string, errs []cueerrors.Error) []problem {
-	where := c.name(strings.Join(c.relative(path), "."))
+	where := c.name(joinPath(c.relative(path)))
 	prefix := ""
 	if where != "" {
 		prefix = where + ": "
@@ -117,19 +119,50 @@ func (c *checker) problems(path []string, errs []cueerrors.Error) []problem {
 		}
 		direct = conflicts[len(conflicts)-1:]
 	}
+	if len(direct) > 1 {
+		// "invalid left-hand value to '!~' (type _|_)" repeats another error.
+		var kept []cueerrors.Error
+		for _, e := range direct {
+			if !strings.Contains(text(e), "(type _|_)") {
+				kept = append(kept, e)
+			}
+		}
+		if len(kept) > 0 {
+			direct = kept
+		}
+	}
 	var out []problem
 	for _, e := range direct {
 		msg := text(e)
-		if i := strings.Index(msg, "(out of bound =~"); i >= 0 {
-			if d := c.describe(strings.TrimSuffix(msg[i+len("(out of bound "):], ")")); d != "" {
-				msg = msg[:i] + "(want " + d + ")"
+		for _, op := range []string{"=~", "!~"} {
+			if i := strings.Index(msg, "(out of bound "+op); i >= 0 {
+				if d := c.describe(strings.TrimSuffix(msg[i+len("(out of bound "):], ")")); d != "" {
+					msg = msg[:i] + "(want " + d + ")"
+				}
 			}
 		}
-		switch msg {
-		case "field not allowed":
+		msg = friendlier(msg, lookup(c.user, rel))
+		switch {
+		case msg == "field not allowed":
 			msg = "unknown field (not in the schema)"
-		case "field is required but not present":
+		case msg == "field is required but not present":
 			msg = "required field is missing"
+		case strings.HasPrefix(msg, "incomplete value "):
+			msg = "incomplete value (want a concrete value, not only a type or constraint)"
+		case strings.HasPrefix(msg, "required field missing: "):
+			// A rule of the schema read a required field the user left out.
+			name := strings.TrimPrefix(msg, "required field missing: ")
+			out = append(out, problem{c.position([]cueerrors.Error{e}, path), c.name(joinPath(append(rel[:len(rel):len(rel)], name))) + ": required field is missing"})
+			continue
+		case isSweepPath(rel) && strings.HasPrefix(msg, "invalid value "):
+			msg = fmt.Sprintf("invalid sweep path %s (want a dotted path under %s, e.g. \"model.dropout\")", got, strings.Join(schema.SweepRoots(), ", "))
+		}
+		if strings.HasPrefix(msg, "invalid value ") && !c.written(rel) {
+			// The schema's default does not hold (an empty list where items
+			// are needed): the user has to write the field.
+			if i := strings.Index(msg, " (want "); i >= 0 {
+				msg = "missing" + msg[i:]
+			}
 		}
 		out = append(out, problem{c.position([]cueerrors.Error{e}, path), prefix + msg})
 	}
@@ -146,12 +179,15 @@ func (c *checker) describe(bound string) string {
 	best, bestLen := "", 0
 	for it.Next() {
 		src := fmt.Sprint(it.Value())
+		if k := it.Value().IncompleteKind(); k == cue.BottomKind || k&(cue.StructKind|cue.ListKind) != 0 {
+			continue // a definition of a block, not of a value
+		}
 		if !it.Selector().IsDefinition() || !strings.Contains(src, bound) || best != "" && len(src) >= bestLen {
 			continue
 		}
 		for _, d := range it.Value().Doc() {
 			doc := strings.Join(strings.Fields(d.Text()), " ")
-			if _, after, ok := strings.Cut(doc, " is "); ok {
+			if after, ok := strings.CutPrefix(doc, it.Selector().String()+" is "); ok {
 				best, bestLen = strings.TrimSuffix(after, "."), len(src)
 			}
 		}
@@ -331,8 +367,15 @@ func (c *checker) alternatives(rel []string) string {
 		return ""
 	}
 	var alts []string
+	userKind := lookup(c.user, rel).IncompleteKind()
 	for _, p := range parts {
 		if !p.IsConcrete() || p.IncompleteKind()&(cue.StringKind|cue.IntKind|cue.NumberKind|cue.BoolKind) == 0 {
+			// A choice of another kind than the user's value ("none",
+			// "balanced" or a list of weights) is named by its kind.
+			if k := kindOf(p); k != cue.BottomKind && k&userKind == 0 && userKind != cue.BottomKind {
+				alts = append(alts, "a "+k.String())
+				continue
+			}
 			return ""
 		}
 		alts = append(alts, fmt.Sprint(p))
@@ -400,6 +443,11 @@ func (c *checker) checkSweep(s *Spec) error {
 		}
 	}
 	pathOK := func(where, path string) bool {
+		root, _, _ := strings.Cut(path, ".")
+		if !slices.Contains(schema.SweepRoots(), root) {
+			add(where, "sweep path %q is not under %s", path, strings.Join(schema.SweepRoots(), ", "))
+			return false
+		}
 		if _, ok := step.Get(s.Resolved, path); !ok {
 			add(where, "unknown sweep path %q (no such field in the resolved experiment)", path)
 			return false
@@ -535,9 +583,19 @@ func (c *checker) invalid(err error) error {
 		bad = append(bad, rel)
 		others = cueerrors.Append(others, e)
 	}
+	// A list that fails against the schema's default list as well as item
+	// by item ("incompatible list lengths (2 and 6)") is reported by item.
+	var kept cueerrors.Error
+	for _, e := range cueerrors.Errors(others) {
+		rel := c.relative(cleanPath(e.Path()))
+		if listLengths.MatchString(text(e)) && strictlyAbove(rel, bad) {
+			continue
+		}
+		kept = cueerrors.Append(kept, e)
+	}
 	var out []cueerrors.Error
-	if others != nil {
-		out = cueerrors.Errors(c.rewrite(others))
+	if kept != nil {
+		out = cueerrors.Errors(c.rewrite(kept))
 	}
 	probe := c.def.Unify(c.def.Context().BuildExpr(skeleton(c.user, nil, bad)))
 	for _, e := range cueerrors.Errors(probe.Validate(cue.All())) {
@@ -564,7 +622,7 @@ func (c *checker) invalid(err error) error {
 			continue
 		}
 		seen[k] = true
-		out = append(out, cueerrors.Newf(f.pos, "%s: unknown field (not in the schema)", c.name(k)))
+		out = append(out, cueerrors.Newf(f.pos, "%s", c.unknownField(f.rel)))
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].Position(), out[j].Position()
@@ -584,7 +642,16 @@ func (c *checker) invalid(err error) error {
 // concrete scalar values, except that values at or below a path in bad (and
 // values that are not concrete) become _.
 func skeleton(v cue.Value, path []string, bad [][]string) ast.Expr {
-	switch v.IncompleteKind() {
+	kind := v.IncompleteKind()
+	if kind == cue.BottomKind {
+		// A struct or list with an error below it may report no kind.
+		if _, err := v.Fields(); err == nil {
+			kind = cue.StructKind
+		} else if _, err := v.List(); err == nil {
+			kind = cue.ListKind
+		}
+	}
+	switch kind {
 	case cue.StructKind:
 		st := &ast.StructLit{}
 		if it, err := v.Fields(); err == nil {
@@ -701,4 +768,178 @@ func (c *checker) undecidable(rel []string, bad [][]string) bool {
 		}
 	}
 	return false
+}
+
+// joinPath renders a path relative to the experiment as the messages show
+// it: "resources.tolerations[0].key".
+func joinPath(path []string) string {
+	var b strings.Builder
+	for _, p := range path {
+		if isIndex(p) {
+			b.WriteString("[" + p + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+var (
+	validatorMsg = regexp.MustCompile(`\(does not satisfy (list\.MinItems|list\.MaxItems|strings\.MaxRunes|strings\.MinRunes)\((\d+)\)\)$`)
+	listLengths  = regexp.MustCompile(`^incompatible list lengths \((\d+) and (\d+)\)$`)
+	longString   = regexp.MustCompile(`^(.*?invalid value )("(?:[^"\\]|\\.){80,}")`)
+)
+
+// friendlier rewrites the messages of CUE's validators in the user's terms.
+func friendlier(msg string, user cue.Value) string {
+	if m := validatorMsg.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[2])
+		what := map[string]string{
+			"list.MinItems":    "at least %d item",
+			"list.MaxItems":    "at most %d item",
+			"strings.MaxRunes": "at most %d character",
+			"strings.MinRunes": "at least %d character",
+		}[m[1]]
+		if n != 1 {
+			what += "s"
+		}
+		return msg[:len(msg)-len(m[0])] + "(want " + fmt.Sprintf(what, n) + ")"
+	}
+	if strings.HasSuffix(msg, "(does not satisfy list.UniqueItems)") {
+		want := "(want unique items"
+		if dup := duplicate(user); dup != "" {
+			want += ", " + dup + " is repeated"
+		}
+		return strings.TrimSuffix(msg, "(does not satisfy list.UniqueItems)") + want + ")"
+	}
+	if m := listLengths.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[2])
+		items := "items"
+		if n == 1 {
+			items = "item"
+		}
+		return fmt.Sprintf("invalid value %s (want at least %d %s)", show(user), n, items)
+	}
+	return msg
+}
+
+// duplicate returns the first item of a list that appears twice, as CUE.
+func duplicate(v cue.Value) string {
+	it, err := v.List()
+	if err != nil {
+		return ""
+	}
+	seen := map[string]bool{}
+	for it.Next() {
+		s := fmt.Sprint(it.Value())
+		if seen[s] {
+			return s
+		}
+		seen[s] = true
+	}
+	return ""
+}
+
+// shorten cuts the long string literals of a message.
+func shorten(msg string) string {
+	m := longString.FindStringSubmatchIndex(msg)
+	if m == nil {
+		return msg
+	}
+	lit := msg[m[4]:m[5]]
+	return msg[:m[4]] + lit[:40] + `…" (` + strconv.Itoa(len(lit)-2) + " characters)" + msg[m[5]:]
+}
+
+func isSweepPath(rel []string) bool {
+	return len(rel) == 4 && rel[0] == "sweep" && rel[1] == "parameters" && rel[3] == "path"
+}
+
+// written reports whether the user wrote the field at rel (or a value for it
+// in a list).
+func (c *checker) written(rel []string) bool {
+	full := rel
+	if c.prefix != "" {
+		full = append(strings.Split(c.prefix, "."), rel...)
+	}
+	return fieldPos(c.syntax, full).IsValid()
+}
+
+// unknownField describes a field the schema does not allow. In a map with a
+// key pattern (labels, nodeSelector) it is a key that does not match.
+func (c *checker) unknownField(rel []string) string {
+	parent, key := rel[:len(rel)-1], rel[len(rel)-1]
+	if d := c.keyPattern(parent); d != "" {
+		if k, err := strconv.Unquote(key); err == nil {
+			key = k
+		}
+		return fmt.Sprintf("%s: invalid key %q (want %s)", c.name(joinPath(parent)), key, d)
+	}
+	return c.name(joinPath(rel)) + ": unknown field (not in the schema)"
+}
+
+// keyPattern describes the key pattern of the schema's map at rel ("" when
+// the struct there is not a map of a definition's keys).
+func (c *checker) keyPattern(rel []string) string {
+	v := lookup(c.def, rel)
+	if !v.Exists() {
+		return ""
+	}
+	st, ok := v.Source().(*ast.StructLit)
+	if !ok {
+		if f, ok := v.Source().(*ast.Field); ok {
+			st, _ = f.Value.(*ast.StructLit)
+		}
+	}
+	if st == nil || len(st.Elts) != 1 {
+		return ""
+	}
+	f, ok := st.Elts[0].(*ast.Field)
+	if !ok {
+		return ""
+	}
+	l, ok := f.Label.(*ast.ListLit)
+	if !ok || len(l.Elts) != 1 {
+		return ""
+	}
+	id, ok := l.Elts[0].(*ast.Ident)
+	if !ok {
+		return ""
+	}
+	for _, d := range c.root.LookupPath(cue.MakePath(cue.Def(id.Name))).Doc() {
+		doc := strings.Join(strings.Fields(d.Text()), " ")
+		if after, ok := strings.CutPrefix(doc, id.Name+" is "); ok {
+			return strings.TrimSuffix(after, ".")
+		}
+	}
+	return ""
+}
+
+// strictlyAbove reports whether p is a proper prefix of some path in paths.
+func strictlyAbove(p []string, paths [][]string) bool {
+	for _, q := range paths {
+		if len(q) > len(p) && strings.Join(q[:len(p)], ".") == strings.Join(p, ".") {
+			return true
+		}
+	}
+	return false
+}
+
+// kindOf returns the kind of a schema value, looking into a conjunction
+// ([...number] & list.MinItems(2)) whose kind CUE does not report.
+func kindOf(v cue.Value) cue.Kind {
+	k := v.IncompleteKind()
+	if k != cue.BottomKind {
+		return k
+	}
+	if op, parts := v.Expr(); op == cue.AndOp {
+		for _, p := range parts {
+			if pk := p.IncompleteKind(); pk != cue.BottomKind && pk != cue.TopKind {
+				k |= pk
+			}
+		}
+	}
+	return k
 }

@@ -2,6 +2,7 @@ package spec_test
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -100,8 +101,9 @@ func TestInvalid(t *testing.T) {
 // relative to dir.
 func render(err error, dir string) string {
 	var b bytes.Buffer
+	var ce cueerrors.Error
 	list := cueerrors.Errors(err)
-	if len(list) == 0 {
+	if !errors.As(err, &ce) || len(list) == 0 {
 		fmt.Fprintf(&b, "parac: %s\n", strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), ""))
 		return b.String()
 	}

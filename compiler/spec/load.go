@@ -98,7 +98,7 @@ func Load(path string, opts Options) ([]*Spec, error) {
 	}
 	inst := insts[0]
 	if inst.Err != nil {
-		return nil, inst.Err
+		return nil, flatten(inst.Err)
 	}
 	ctx := cuecontext.New()
 	v := ctx.BuildInstance(inst)
@@ -320,4 +320,23 @@ func isUserPos(p token.Pos, files []string) bool {
 	}
 	i := sort.SearchStrings(files, p.Filename())
 	return i < len(files) && files[i] == p.Filename()
+}
+
+// flatten turns wrapped loader errors ("import failed" wrapping "cannot find
+// package …") into one message each, at the innermost position.
+func flatten(err error) error {
+	var out cueerrors.Error
+	for _, e := range cueerrors.Errors(err) {
+		ps := cueerrors.Positions(e)
+		msg := e.Error()
+		for _, p := range ps {
+			msg = strings.ReplaceAll(msg, p.String()+": ", "")
+		}
+		pos := e.Position()
+		if len(ps) > 0 {
+			pos = ps[len(ps)-1]
+		}
+		out = cueerrors.Append(out, cueerrors.Newf(pos, "%s", msg))
+	}
+	return out
 }

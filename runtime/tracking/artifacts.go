@@ -94,6 +94,25 @@ func (a artifactRoot) full(rel string) string {
 	return a.root + "/" + rel
 }
 
+// missingArtifact recognises the server's answer for a missing file: MLflow
+// 2.x reports the storage error as a 500 INTERNAL_ERROR ("No such file or
+// directory" for a local store, NoSuchKey/404 for object stores), which is
+// not worth retrying.
+func missingArtifact(e *APIError) bool {
+	if e.StatusCode == http.StatusNotFound {
+		return true
+	}
+	if e.StatusCode != http.StatusInternalServerError {
+		return false
+	}
+	for _, s := range []string{"No such file or directory", "NoSuchKey", "does not exist", "Not Found"} {
+		if strings.Contains(e.Message, s) {
+			return true
+		}
+	}
+	return false
+}
+
 // ArtifactURL returns the URL that serves the artifact at artifactPath of
 // a run whose artifact_uri is artifactURI.
 func (c *Client) ArtifactURL(artifactURI, artifactPath string) (string, error) {
@@ -340,6 +359,7 @@ func (c *Client) downloadFile(ctx context.Context, root artifactRoot, rel, local
 	tmp := localFile + ".part"
 	err := c.do(ctx, request{
 		method: "GET", base: root.base, path: artifactsRoute + "/" + escapeSegments(root.full(rel)), artifact: true,
+		missing: missingArtifact,
 		handle: func(resp *http.Response) error {
 			f, err := os.Create(tmp)
 			if err != nil {

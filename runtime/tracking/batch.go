@@ -227,7 +227,9 @@ func truncate(s string, limit int) string {
 // becomes "null", so no key is lost.
 func Flatten(config map[string]any) map[string]string {
 	out := map[string]string{}
-	flattenInto(out, "", reflect.ValueOf(config))
+	if len(config) > 0 {
+		flattenInto(out, "", reflect.ValueOf(config))
+	}
 	return out
 }
 

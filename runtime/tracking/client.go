@@ -128,6 +128,16 @@ func New(cfg Config, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating mlflow client: %w", err)
 	}
+	if base.User != nil {
+		// http://user:pass@host: credentials in the URI count as basic
+		// auth unless the config names others; they never appear in
+		// URLs the client prints.
+		if cfg.Token == "" && cfg.Username == "" {
+			cfg.Username = base.User.Username()
+			cfg.Password, _ = base.User.Password()
+		}
+		base.User = nil
+	}
 	d := DefaultOptions()
 	if opts.Timeout <= 0 {
 		opts.Timeout = d.Timeout
@@ -243,6 +253,10 @@ type request struct {
 	artifact    bool // use ArtifactTimeout
 	// handle reads a 2xx response; nil means the body is discarded.
 	handle func(*http.Response) error
+	// missing reports whether an error answer means "no such thing" though
+	// its status says otherwise; such an error is final and wraps
+	// ErrNotFound.
+	missing func(*APIError) bool
 }
 
 func jsonBody(v any) (func() (io.ReadCloser, int64, error), error) {
@@ -422,6 +436,9 @@ func (c *Client) attempt(ctx context.Context, r request, endpoint string) (retry
 		return false, nil
 	}
 	apiErr := readAPIError(resp, r.method, endpoint)
+	if r.missing != nil && r.missing(apiErr) {
+		return false, fmt.Errorf("%w: %w", ErrNotFound, apiErr)
+	}
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 		var e error = apiErr
 		if s := resp.Header.Get("Retry-After"); s != "" {

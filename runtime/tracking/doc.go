@@ -49,6 +49,9 @@
 // it against the tracking URI; files are uploaded with PUT and read back with
 // GET on that route. Other artifact stores (s3:, gs:, file:) are not
 // reachable through the tracking server and are reported as an error.
+// MLflow answers a missing artifact with 500 INTERNAL_ERROR and a missing
+// alias with 400 INVALID_PARAMETER_VALUE; the client recognises both, does
+// not retry them, and wraps [ErrNotFound] so that [IsNotFound] holds.
 //
 // # Races
 //

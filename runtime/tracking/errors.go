@@ -26,6 +26,11 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
+	return fmt.Sprintf("mlflow %s %s: %s", e.Method, e.URL, e.status())
+}
+
+// status is the error without the request: "http 404 CODE: message".
+func (e *APIError) status() string {
 	code := e.Code
 	if code == "" {
 		code = http.StatusText(e.StatusCode)
@@ -34,7 +39,7 @@ func (e *APIError) Error() string {
 	if msg == "" {
 		msg = "(no message)"
 	}
-	return fmt.Sprintf("mlflow %s %s: http %d %s: %s", e.Method, e.URL, e.StatusCode, code, msg)
+	return fmt.Sprintf("http %d %s: %s", e.StatusCode, code, msg)
 }
 
 // RetryError is returned after the last attempt of a request that failed
@@ -47,14 +52,28 @@ type RetryError struct {
 }
 
 func (e *RetryError) Error() string {
-	return fmt.Sprintf("mlflow %s %s: giving up after %d attempts: %v", e.Method, e.URL, e.Attempts, e.Err)
+	last := e.Err
+	var ae *APIError
+	if errors.As(last, &ae) {
+		// The request is named once.
+		return fmt.Sprintf("mlflow %s %s: giving up after %d attempts: last: %s", e.Method, e.URL, e.Attempts, ae.status())
+	}
+	return fmt.Sprintf("mlflow %s %s: giving up after %d attempts: last: %v", e.Method, e.URL, e.Attempts, last)
 }
 
 func (e *RetryError) Unwrap() error { return e.Err }
 
+// ErrNotFound marks errors of things that do not exist where the server
+// answers with another code (a missing alias is INVALID_PARAMETER_VALUE).
+var ErrNotFound = errors.New("not found")
+
 // IsNotFound reports whether err is (or wraps) MLflow's
-// RESOURCE_DOES_NOT_EXIST, or an HTTP 404 without an MLflow error code.
+// RESOURCE_DOES_NOT_EXIST, an HTTP 404 without an MLflow error code, or
+// ErrNotFound.
 func IsNotFound(err error) bool {
+	if errors.Is(err, ErrNotFound) {
+		return true
+	}
 	var ae *APIError
 	if !errors.As(err, &ae) {
 		return false

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -156,6 +157,12 @@ func (c *Client) GetModelVersionByAlias(ctx context.Context, name, alias string)
 	}
 	q := url.Values{"name": {name}, "alias": {alias}}
 	if err := c.call(ctx, "GET", apiPrefix+"/registered-models/alias", q, nil, &out); err != nil {
+		// MLflow answers a missing alias with INVALID_PARAMETER_VALUE
+		// "Registered model alias X not found.".
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Code == CodeInvalidParameterValue && strings.Contains(ae.Message, "not found") {
+			return nil, fmt.Errorf("getting alias %q of model %q: %w: %w", alias, name, ErrNotFound, err)
+		}
 		return nil, fmt.Errorf("getting alias %q of model %q: %w", alias, name, err)
 	}
 	return &out.ModelVersion, nil

@@ -482,8 +482,12 @@ func TestServerArtifactsRoundTrip(t *testing.T) {
 	if b, _ := os.ReadFile(one); !bytes.Equal(b, files["MLmodel"]) {
 		t.Fatalf("single file round trip: got %q", b)
 	}
-	if err := c.DownloadFile(ctx, uri, "model/no-such-file", filepath.Join(dst, "x")); err == nil {
-		t.Fatal("downloading a missing artifact succeeded")
+	t0 = time.Now()
+	if err := c.DownloadFile(ctx, uri, "model/no-such-file", filepath.Join(dst, "x")); !IsNotFound(err) || IsTransient(err) {
+		t.Fatalf("downloading a missing artifact: %v, want a final not-found error", err)
+	}
+	if d := time.Since(t0); d > 2*time.Second {
+		t.Errorf("a missing artifact took %s: it was retried", d)
 	}
 	if _, err := os.Stat(filepath.Join(dst, "x")); !os.IsNotExist(err) {
 		t.Fatalf("a failed download left a file: %v", err)
@@ -593,10 +597,11 @@ func TestServerModelRegistry(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(dl, "MLmodel")); string(b) != "run: 1\n" {
 		t.Fatalf("model of version 2 reads %q", b)
 	}
-	if _, err := c.GetModelVersionByAlias(ctx, name, "no-such-alias"); err == nil {
-		t.Fatal("getting a missing alias succeeded")
-	} else {
-		t.Logf("missing alias: %v (IsNotFound %v)", err, IsNotFound(err))
+	if _, err := c.GetModelVersionByAlias(ctx, name, "no-such-alias"); !IsNotFound(err) {
+		t.Fatalf("getting a missing alias: %v, want a not-found error", err)
+	}
+	if _, err := c.GetModelVersionByAlias(ctx, name+"-missing", "champion"); !IsNotFound(err) {
+		t.Fatalf("getting an alias of a missing model: %v, want a not-found error", err)
 	}
 }
 
