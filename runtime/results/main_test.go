@@ -2,19 +2,16 @@ package results
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"parak8s.dev/parak8s/internal/testenv"
 	"parak8s.dev/parak8s/runtime/step"
 )
 
@@ -24,44 +21,31 @@ var (
 	testDSN string
 	// serverDSN is the server's maintenance database (for creating more).
 	serverDSN string
-	// repoRoot is the module root (scripts/ lives there).
-	repoRoot string
-	// skipReason is set when PARAK8S_SKIP_SERVERS=1 and no server could be had.
+	// skipReason is set when servers may be skipped and no server could be had.
 	skipReason string
 )
 
 func TestMain(m *testing.M) { os.Exit(runMain(m)) }
 
 func runMain(m *testing.M) int {
-	var err error
-	repoRoot, err = findRepoRoot()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "results tests:", err)
-		return 1
-	}
 	base := os.Getenv(step.EnvDatabaseURL)
 	if base == "" {
-		_, statusErr := runScript("postgres.sh", nil, "status")
-		wasRunning := statusErr == nil
-		out, err := runScript("postgres.sh", nil, "start")
+		dsn, stop, err := testenv.Server{Script: "postgres.sh", Export: step.EnvDatabaseURL}.Start()
 		if err != nil {
-			if os.Getenv("PARAK8S_SKIP_SERVERS") == "1" {
-				skipReason = fmt.Sprintf("no PostgreSQL (PARAK8S_SKIP_SERVERS=1): %v", err)
+			if testenv.SkipServers() {
+				skipReason = fmt.Sprintf("no PostgreSQL (%s=1): %v", testenv.EnvSkipServers, err)
 				return m.Run()
 			}
-			fmt.Fprintf(os.Stderr, "results tests: starting PostgreSQL with scripts/postgres.sh failed (set %s, or PARAK8S_SKIP_SERVERS=1 to skip): %v\n",
-				step.EnvDatabaseURL, err)
+			fmt.Fprintf(os.Stderr, "results tests: starting PostgreSQL with scripts/postgres.sh failed (set %s, or %s=1 to skip): %v\n",
+				step.EnvDatabaseURL, testenv.EnvSkipServers, err)
 			return 1
 		}
-		base = exportValue(out, step.EnvDatabaseURL)
 		defer func() {
-			if wasRunning {
-				return // someone else's server: leave it running
-			}
-			if _, err := runScript("postgres.sh", nil, "stop"); err != nil {
+			if err := stop(); err != nil {
 				fmt.Fprintln(os.Stderr, "results tests: stopping PostgreSQL:", err)
 			}
 		}()
+		base = dsn
 	}
 	serverDSN = base
 	// a database of our own, so parallel packages and reruns never see each other's rows
@@ -80,46 +64,6 @@ func needServer(t testing.TB) {
 	if skipReason != "" {
 		t.Skip(skipReason)
 	}
-}
-
-func findRepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("finding the repository root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("finding the repository root: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// runScript runs scripts/<name> with args and extra environment, returning stdout.
-func runScript(name string, env []string, args ...string) (string, error) {
-	cmd := exec.Command(filepath.Join(repoRoot, "scripts", name), args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("scripts/%s %s: %w\n%s", name, strings.Join(args, " "), err, stderr.String())
-	}
-	return string(out), nil
-}
-
-// exportValue returns VALUE from an `export NAME=VALUE` line of out.
-func exportValue(out, name string) string {
-	for _, line := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "export "+name+"="); ok {
-			return v
-		}
-	}
-	return ""
 }
 
 // createDatabase creates a uniquely named database on base's server and

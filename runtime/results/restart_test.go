@@ -9,6 +9,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"parak8s.dev/parak8s/internal/testenv"
+	"parak8s.dev/parak8s/runtime/step"
 )
 
 // TestRecordTrialSurvivesRestart restarts the server while several
@@ -26,16 +29,16 @@ func TestRecordTrialSurvivesRestart(t *testing.T) {
 		port = "55439"
 	}
 	env := []string{"PGPORT=" + port, "PARAK8S_PG_STATE=" + filepath.Join(os.TempDir(), "parak8s-pg-restart-test-"+port)}
-	out, err := runScript("postgres.sh", env, "start")
+	out, err := testenv.Script("postgres.sh", env, "start")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if _, err := runScript("postgres.sh", env, "stop"); err != nil {
+		if _, err := testenv.Script("postgres.sh", env, "stop"); err != nil {
 			t.Error(err)
 		}
 	})
-	dsn, drop, err := createDatabase(exportValue(out, "DATABASE_URL"))
+	dsn, drop, err := createDatabase(testenv.ExportValue(out, step.EnvDatabaseURL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +91,7 @@ func TestRecordTrialSurvivesRestart(t *testing.T) {
 	waitFor(200)
 	rate := float64(recorded.Load()) / time.Since(begin).Seconds()
 	before := recorded.Load()
-	if _, err := runScript("postgres.sh", env, "restart"); err != nil {
+	if _, err := testenv.Script("postgres.sh", env, "restart"); err != nil {
 		stop.Store(true)
 		wg.Wait()
 		t.Fatal(err)

@@ -6,12 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"parak8s.dev/parak8s/internal/testenv"
 )
 
 // BenchmarkDirPneumonia measures hashing the real pneumoniamnist tree (warm
 // page cache) at several worker counts; MB/s counts file bytes.
 func BenchmarkDirPneumonia(b *testing.B) {
-	root := dataDir(b)
+	root := testenv.Pneumonia(b)
 	m, err := Dir(context.Background(), root, DefaultOptions())
 	if err != nil {
 		b.Fatal(err)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"parak8s.dev/parak8s/internal/testenv"
 )
 
 func write(t testing.TB, root, rel, content string) {
@@ -329,28 +331,8 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-// dataDir finds shared/data/pneumoniamnist by walking up, or skips.
-func dataDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "data", "pneumoniamnist")
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("real data shared/data/pneumoniamnist not found in any parent folder; skipping")
-		}
-		dir = parent
-	}
-}
-
 func TestRealPneumonia(t *testing.T) {
-	root := dataDir(t)
+	root := testenv.Pneumonia(t)
 	start := time.Now()
 	m := mustDir(t, root, DefaultOptions())
 	el := time.Since(start)

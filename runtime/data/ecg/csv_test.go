@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"parak8s.dev/parak8s/internal/testenv"
 )
 
 func TestReadCSV(t *testing.T) {
@@ -100,7 +102,7 @@ func TestWriteCSV(t *testing.T) {
 // TestKachueeCSVRoundTrip writes Kachuee beats of a real record as Kaggle
 // CSV and reads them back unchanged.
 func TestKachueeCSVRoundTrip(t *testing.T) {
-	dir := mitdbDir(t)
+	dir := testenv.MITDB(t)
 	beats, _, err := LoadRecord(dir, "119", KachueeOptions())
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +127,7 @@ func FuzzReadCSV(f *testing.F) {
 	f.Add([]byte("9.779411554336547852e-01,9.264705777168273926e-01,0.000000000000000000e+00,1.000000000000000000e+00\n"))
 	f.Add([]byte("0.5,1,4\r\n\n -1 , 2 ,0\r\n"))
 	f.Add([]byte("1,2,0\n1,2,3,0\n"))
-	if dir := findMITDB(); dir != "" {
+	if dir := testenv.FindData("mitdb", "RECORDS"); dir != "" {
 		if beats, _, err := LoadRecord(dir, "208", KachueeOptions()); err == nil {
 			var buf bytes.Buffer
 			if err := WriteCSV(&buf, &Dataset{Classes: AAMIClasses(), Beats: beats[:3]}, 0); err == nil {

@@ -2,44 +2,15 @@ package ecg
 
 import (
 	"math"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"parak8s.dev/parak8s/internal/testenv"
 	"parak8s.dev/parak8s/runtime/data/wfdb"
 )
-
-// mitdbDir finds shared/data/mitdb by walking up from the package
-// directory, and skips the test when it is absent.
-func mitdbDir(tb testing.TB) string {
-	tb.Helper()
-	if d := findMITDB(); d != "" {
-		return d
-	}
-	tb.Skip("MIT-BIH data not found: no shared/data/mitdb in any parent of the package directory")
-	return ""
-}
-
-func findMITDB() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		cand := filepath.Join(dir, "shared", "data", "mitdb")
-		if _, err := os.Stat(filepath.Join(cand, "RECORDS")); err == nil {
-			return cand
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
 
 func TestAAMIClass(t *testing.T) {
 	want := map[string]int{
@@ -64,7 +35,7 @@ func TestAAMIClass(t *testing.T) {
 // TestDS1Totals checks the reader and the AAMI mapping against the
 // published DS1 totals: N 45,866 · S 944 · V 3,788 · F 415 · Q 8.
 func TestDS1Totals(t *testing.T) {
-	dir := mitdbDir(t)
+	dir := testenv.MITDB(t)
 	want := [NumClasses]int{45866, 944, 3788, 415, 8}
 	var got [NumClasses]int
 	for _, name := range DS1Records() {
@@ -307,7 +278,7 @@ func TestExtractKachueeSynthetic(t *testing.T) {
 // (MLII stored second), checks shapes, normalisation and determinism, and
 // reports the extraction speed.
 func TestExtractMITDB(t *testing.T) {
-	dir := mitdbDir(t)
+	dir := testenv.MITDB(t)
 	rec, err := wfdb.ReadRecord(dir, "101")
 	if err != nil {
 		t.Fatal(err)
@@ -392,7 +363,7 @@ func TestExtractMITDB(t *testing.T) {
 }
 
 func BenchmarkExtract(b *testing.B) {
-	dir := mitdbDir(b)
+	dir := testenv.MITDB(b)
 	rec, err := wfdb.ReadRecord(dir, "208")
 	if err != nil {
 		b.Fatal(err)

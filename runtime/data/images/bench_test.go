@@ -3,11 +3,13 @@ package images
 import (
 	"fmt"
 	"testing"
+
+	"parak8s.dev/parak8s/internal/testenv"
 )
 
 // BenchmarkGet measures single-goroutine images/s on the real training split.
 func BenchmarkGet(b *testing.B) {
-	dir := pneumoniaDir(b)
+	dir := testenv.Pneumonia(b)
 	for _, size := range []int{28, 64} {
 		for _, aug := range []bool{false, true} {
 			for _, cache := range []bool{false, true} {

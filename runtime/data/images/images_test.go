@@ -16,28 +16,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-)
 
-// pneumoniaDir finds shared/data/pneumoniamnist by walking up from the
-// package folder, or skips the test.
-func pneumoniaDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "data", "pneumoniamnist")
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("real data shared/data/pneumoniamnist not found in any parent folder; skipping")
-		}
-		dir = parent
-	}
-}
+	"parak8s.dev/parak8s/internal/testenv"
+)
 
 func encodePNG(t testing.TB, img image.Image) []byte {
 	t.Helper()
@@ -601,7 +582,7 @@ func TestAugmentation(t *testing.T) {
 }
 
 func TestRealPneumonia(t *testing.T) {
-	dir := pneumoniaDir(t)
+	dir := testenv.Pneumonia(t)
 	opts := DefaultOptions()
 	opts.Size = 64
 	opts.Augment = DefaultAugment()

@@ -3,36 +3,16 @@ package loader_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"parak8s.dev/parak8s/internal/testenv"
 	"parak8s.dev/parak8s/runtime/data/images"
 	"parak8s.dev/parak8s/runtime/data/loader"
 )
 
 var _ loader.Source = (*images.Dataset)(nil)
-
-func pneumoniaDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "data", "pneumoniamnist")
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("real data shared/data/pneumoniamnist not found in any parent folder; skipping")
-		}
-		dir = parent
-	}
-}
 
 // epochDigest runs one epoch and returns every batch's labels and a checksum
 // of its values, plus the time taken.
@@ -56,7 +36,7 @@ func epochDigest(t *testing.T, l *loader.Loader, epoch int) ([][]int64, []float6
 }
 
 func TestImagesDeterministicAcrossWorkers(t *testing.T) {
-	dir := pneumoniaDir(t)
+	dir := testenv.Pneumonia(t)
 	opts := images.DefaultOptions()
 	opts.Size = 64
 	opts.Augment = images.DefaultAugment()
@@ -88,7 +68,7 @@ func TestImagesDeterministicAcrossWorkers(t *testing.T) {
 // TestImagesThroughput reports batches/s on the real training split; it
 // checks only that every sample arrives once per epoch.
 func TestImagesThroughput(t *testing.T) {
-	dir := pneumoniaDir(t)
+	dir := testenv.Pneumonia(t)
 	for _, size := range []int{28, 64} {
 		opts := images.DefaultOptions()
 		opts.Size = size

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"parak8s.dev/parak8s/internal/testenv"
 )
 
 // Helpers that write MIT-format words, as WFDB's putann does.
@@ -156,7 +158,7 @@ func TestSymbolTable(t *testing.T) {
 // TestAnnotationsMITDB checks beat counts per symbol against the tables in
 // PhysioNet's MIT-BIH Arrhythmia Database Directory (beats, by record).
 func TestAnnotationsMITDB(t *testing.T) {
-	dir := mitdbDir(t)
+	dir := testenv.MITDB(t)
 	want := map[string]map[string]int{
 		"101": {"N": 1860, "A": 3, "Q": 2},
 		"106": {"N": 1507, "V": 520},

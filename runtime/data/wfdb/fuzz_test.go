@@ -6,32 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-// realDir returns the MIT-BIH folder for fuzz seeds, or "" when it is
-// absent (seeds are small slices read at test time, never copied).
-func realDir(f *testing.F) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		cand := filepath.Join(dir, "shared", "data", "mitdb")
-		if _, err := os.Stat(filepath.Join(cand, "RECORDS")); err == nil {
-			return cand
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
+	"parak8s.dev/parak8s/internal/testenv"
+)
 
 func FuzzReadHeader(f *testing.F) {
 	f.Add([]byte("r 1\nr.dat 212\n"))
 	f.Add([]byte("x 1 360/1000(5) 42 10:20:30 01/02/2003\nx.dat 212x1:0+512 100.5(-3)/uV 12 0 -5 -1 0 d e\n"))
-	if dir := realDir(f); dir != "" {
+	if dir := testenv.FindData("mitdb", "RECORDS"); dir != "" {
 		for _, name := range []string{"101", "114", "207"} {
 			f.Add(readSlice(f, filepath.Join(dir, name+".hea"), 0, 1024))
 		}
@@ -58,7 +40,7 @@ func FuzzReadHeader(f *testing.F) {
 func FuzzParseAnnotations(f *testing.F) {
 	f.Add(cat(skip(100000), word(1, 5), word(codeSub, 3), word(codeChn, 1), word(codeNum, 2), aux("(AFIB"), eof))
 	f.Add(cat(word(28, 7), aux("(N\x00"), word(1, 1023), eof))
-	if dir := realDir(f); dir != "" {
+	if dir := testenv.FindData("mitdb", "RECORDS"); dir != "" {
 		for _, name := range []string{"101", "207", "208"} {
 			path := filepath.Join(dir, name+".atr")
 			f.Add(readSlice(f, path, 0, 256))
@@ -87,7 +69,7 @@ func FuzzParseAnnotations(f *testing.F) {
 func FuzzDecode212(f *testing.F) {
 	f.Add([]byte{0x12, 0x34, 0x56}, uint8(2))
 	f.Add([]byte{0x01, 0x00, 0x02, 0x05, 0xf8}, uint8(3))
-	if dir := realDir(f); dir != "" {
+	if dir := testenv.FindData("mitdb", "RECORDS"); dir != "" {
 		f.Add(readSlice(f, filepath.Join(dir, "101.dat"), 0, 300), uint8(2))
 		f.Add(readSlice(f, filepath.Join(dir, "207.dat"), 100000, 301), uint8(1))
 	}

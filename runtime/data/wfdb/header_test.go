@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"parak8s.dev/parak8s/internal/testenv"
 )
 
 func TestReadHeader(t *testing.T) {
@@ -127,7 +129,7 @@ func TestSignalPhysical(t *testing.T) {
 // TestReadHeaderMITDB checks every DS1 header against the database's
 // documented layout.
 func TestReadHeaderMITDB(t *testing.T) {
-	dir := mitdbDir(t)
+	dir := testenv.MITDB(t)
 	for _, name := range ds1 {
 		f, err := os.Open(filepath.Join(dir, name+".hea"))
 		if err != nil {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"parak8s.dev/parak8s/internal/testenv"
 )
 
 // encode212 packs 12-bit values the way WFDB writes format 212 (an odd
@@ -146,7 +148,7 @@ func TestDecodeSignals(t *testing.T) {
 // header checksums against the decoded samples, and the first sample of
 // each signal must equal the header's initial value.
 func TestReadRecordMITDB(t *testing.T) {
-	dir := mitdbDir(t)
+	dir := testenv.MITDB(t)
 	var total time.Duration
 	for _, name := range ds1 {
 		start := time.Now()
@@ -235,7 +237,7 @@ func TestReadRecordErrors(t *testing.T) {
 }
 
 func BenchmarkReadRecord(b *testing.B) {
-	dir := mitdbDir(b)
+	dir := testenv.MITDB(b)
 	for b.Loop() {
 		if _, err := ReadRecord(dir, "101"); err != nil {
 			b.Fatal(err)
