@@ -5,17 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
-	cueerrors "cuelang.org/go/cue/errors"
 	"github.com/spf13/cobra"
 
 	"parak8s.dev/parak8s/compiler"
 	"parak8s.dev/parak8s/compiler/plan"
+	"parak8s.dev/parak8s/compiler/spec"
 	"parak8s.dev/parak8s/schema"
 )
 
@@ -198,16 +197,9 @@ editors and "cue vet" resolve: import "` + schema.ImportPath + `".`,
 			if vendor != "" {
 				return vendorSchema(vendor)
 			}
-			return fs.WalkDir(schema.FS, ".", func(p string, d fs.DirEntry, err error) error {
-				if err != nil || d.IsDir() {
-					return err
-				}
-				b, err := schema.FS.ReadFile(p)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(stdout, "// %s/%s\n", schema.ImportPath, p)
-				_, err = stdout.Write(b)
+			return schema.EachFile(func(name string, b []byte) error {
+				fmt.Fprintf(stdout, "// %s/%s\n", schema.ImportPath, name)
+				_, err := stdout.Write(b)
 				return err
 			})
 		},
@@ -221,52 +213,25 @@ func vendorSchema(root string) error {
 	if _, err := os.Stat(mod); err != nil {
 		return fmt.Errorf("vendoring the schema: %s is not a CUE module root (no cue.mod/module.cue; run cue mod init)", root)
 	}
-	dir := filepath.Join(root, "cue.mod", "pkg", filepath.FromSlash(schema.ImportPath))
+	dir := schema.VendorDir(root)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("vendoring the schema: %w", err)
 	}
-	return fs.WalkDir(schema.FS, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := schema.FS.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dir, p), b, 0o644)
+	return schema.EachFile(func(name string, b []byte) error {
+		return os.WriteFile(filepath.Join(dir, name), b, 0o644)
 	})
 }
 
 // printError prints CUE errors one per line as file:line:col: message (paths
 // relative to the working directory), and other errors as they are.
 func printError(w io.Writer, err error) {
-	var ce cueerrors.Error
-	list := cueerrors.Errors(err)
-	if !errors.As(err, &ce) || len(list) == 0 {
+	cwd, _ := os.Getwd()
+	lines := spec.Lines(err, cwd)
+	if lines == nil {
 		fmt.Fprintf(w, "parac: %v\n", err)
 		return
 	}
-	cwd, _ := os.Getwd()
-	for _, e := range list {
-		format, args := e.Msg()
-		msg := fmt.Sprintf(format, args...)
-		if p := e.Path(); len(p) > 0 && !strings.Contains(msg, ":") {
-			msg = strings.Join(p, ".") + ": " + msg
-		}
-		pos := e.Position()
-		if !pos.IsValid() {
-			if ps := cueerrors.Positions(e); len(ps) > 0 {
-				pos = ps[0]
-			}
-		}
-		if !pos.IsValid() {
-			fmt.Fprintln(w, msg)
-			continue
-		}
-		name := pos.Filename()
-		if rel, err := filepath.Rel(cwd, name); err == nil && !strings.HasPrefix(rel, "..") {
-			name = rel
-		}
-		fmt.Fprintf(w, "%s:%d:%d: %s\n", name, pos.Line(), pos.Column(), msg)
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
 	}
 }

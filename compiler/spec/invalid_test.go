@@ -1,16 +1,12 @@
 package spec_test
 
 import (
-	"bytes"
-	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	cueerrors "cuelang.org/go/cue/errors"
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"parak8s.dev/parak8s/compiler/spec"
@@ -100,34 +96,9 @@ func TestInvalid(t *testing.T) {
 // render prints err as printError in cmd/parac does, with file names
 // relative to dir.
 func render(err error, dir string) string {
-	var b bytes.Buffer
-	var ce cueerrors.Error
-	list := cueerrors.Errors(err)
-	if !errors.As(err, &ce) || len(list) == 0 {
-		fmt.Fprintf(&b, "parac: %s\n", strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), ""))
-		return b.String()
+	lines := spec.Lines(err, dir)
+	if lines == nil {
+		return "parac: " + strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), "") + "\n"
 	}
-	for _, e := range list {
-		format, args := e.Msg()
-		msg := fmt.Sprintf(format, args...)
-		if p := e.Path(); len(p) > 0 && !strings.Contains(msg, ":") {
-			msg = strings.Join(p, ".") + ": " + msg
-		}
-		pos := e.Position()
-		if !pos.IsValid() {
-			if ps := cueerrors.Positions(e); len(ps) > 0 {
-				pos = ps[0]
-			}
-		}
-		if !pos.IsValid() {
-			fmt.Fprintln(&b, msg)
-			continue
-		}
-		name := pos.Filename()
-		if rel, err := filepath.Rel(dir, name); err == nil && !strings.HasPrefix(rel, "..") {
-			name = filepath.ToSlash(rel)
-		}
-		fmt.Fprintf(&b, "%s:%d:%d: %s\n", name, pos.Line(), pos.Column(), msg)
-	}
-	return b.String()
+	return strings.Join(lines, "\n") + "\n"
 }

@@ -3,7 +3,6 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -288,19 +287,12 @@ func isSchemaModule(root string, overlay map[string][]byte) bool {
 // vendorSchema serves the embedded schema at root/cue.mod/pkg/<import path>,
 // unless the user vendored a copy there.
 func vendorSchema(root string, overlay map[string]load.Source) error {
-	dir := filepath.Join(root, "cue.mod", "pkg", filepath.FromSlash(schema.ImportPath))
+	dir := schema.VendorDir(root)
 	if _, err := os.Stat(dir); err == nil {
 		return nil
 	}
-	return fs.WalkDir(schema.FS, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := schema.FS.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		overlay[filepath.Join(dir, filepath.FromSlash(p))] = load.FromBytes(b)
+	return schema.EachFile(func(name string, b []byte) error {
+		overlay[filepath.Join(dir, filepath.FromSlash(name))] = load.FromBytes(b)
 		return nil
 	})
 }
