@@ -50,7 +50,7 @@ type Input struct {
 }
 
 // Light resource requests of the steps after evaluate.
-var (
+const (
 	lightCPU    = "100m"
 	lightMemory = "256Mi"
 )

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -119,19 +120,14 @@ argo submit accepts them all at once.`,
 
 // warnUnpinned flags images and datasets that trial ids cannot pin.
 func warnUnpinned(stderr io.Writer, p *plan.Plan) {
-	images := map[string]bool{p.Experiment.Images.Step: true}
-	for _, t := range p.Trials[:min(1, len(p.Trials))] {
-		images[t.Image] = true
-	}
-	for img := range images {
-		if img != "" && !strings.Contains(img, "@sha256:") {
+	for _, img := range slices.Compact([]string{p.StepImage, p.TrainImage}) {
+		if !strings.Contains(img, "@sha256:") {
 			fmt.Fprintf(stderr, "warning: %s: image %s is not pinned by digest; trial ids use the tag\n", p.Experiment.Name, img)
 		}
 	}
-	for _, d := range p.Datasets[:min(1, len(p.Datasets))] {
-		if !d.Pinned {
-			fmt.Fprintf(stderr, "warning: %s: data.source has no digest; trial ids use its path %s\n", p.Experiment.Name, strings.TrimPrefix(d.Ref, "unpinned:"))
-		}
+	// Datasets differ only in preprocessing; they share one source.
+	if len(p.Datasets) > 0 && !p.Datasets[0].Pinned {
+		fmt.Fprintf(stderr, "warning: %s: data.source has no digest; trial ids use its path %s\n", p.Experiment.Name, strings.TrimPrefix(p.Datasets[0].Ref, "unpinned:"))
 	}
 }
 

@@ -119,10 +119,10 @@ func build(p *plan.Plan, trials []int, shard, shards int) (*wfv1.Workflow, error
 	in := templates.Input{
 		Experiment: exp,
 		Swept:      p.Params,
-		StepImage:  stepImage(p),
-		TrainImage: trainImage(p),
+		StepImage:  p.StepImage,
+		TrainImage: p.TrainImage,
+		Memoize:    pinned(p.StepImage) && datasetsPinned(p),
 	}
-	in.Memoize = pinned(in.StepImage) && allPinned(p)
 
 	labels := map[string]string{templates.LabelExperiment: exp.Name}
 	for k, v := range exp.Labels {
@@ -188,29 +188,15 @@ func build(p *plan.Plan, trials []int, shard, shards int) (*wfv1.Workflow, error
 	return wf, nil
 }
 
-func stepImage(p *plan.Plan) string {
-	if len(p.Trials) > 0 && p.Experiment.Resources.GPUs == 0 {
-		return p.Trials[0].Image
-	}
-	return p.Experiment.Images.Step
-}
-
-func trainImage(p *plan.Plan) string {
-	if len(p.Trials) > 0 {
-		return p.Trials[0].Image
-	}
-	return p.Experiment.Images.Step
-}
-
 func pinned(image string) bool { return strings.Contains(image, "@sha256:") }
 
-func allPinned(p *plan.Plan) bool {
+func datasetsPinned(p *plan.Plan) bool {
 	for _, d := range p.Datasets {
 		if !d.Pinned {
 			return false
 		}
 	}
-	return pinned(trainImage(p))
+	return true
 }
 
 func title(p *plan.Plan, n, shard, shards int) string {

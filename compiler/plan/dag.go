@@ -46,11 +46,12 @@ func (p *Plan) Nodes() []Node {
 		out = append(out, Node{Name: prep, Kind: step.Prepare, Trial: -1, Dataset: di})
 		for _, ti := range d.Trials {
 			t := p.Trials[ti]
-			prev := prep
 			for _, k := range step.TrialKinds() {
-				n := Node{Name: NodeName(k, t.ID), Kind: k, Trial: ti, Dataset: di, Deps: []string{prev}}
-				out = append(out, n)
-				prev = n.Name
+				dep := NodeName(After(k), t.ID)
+				if After(k) == step.Prepare {
+					dep = prep
+				}
+				out = append(out, Node{Name: NodeName(k, t.ID), Kind: k, Trial: ti, Dataset: di, Deps: []string{dep}})
 			}
 		}
 	}

@@ -15,6 +15,9 @@ const MaxTrials = 100000
 type Plan struct {
 	// Experiment is the resolved experiment without overrides.
 	Experiment schema.Experiment
+	// StepImage runs every step but train; TrainImage runs train (the GPU
+	// image when GPUs are requested). Both are after Options.Images.
+	StepImage, TrainImage string
 	// Config is the canonical JSON of the resolved experiment: the one
 	// configuration file every step reads (trials add their overrides).
 	Config []byte
@@ -56,7 +59,8 @@ type Trial struct {
 	DataKey string
 	// Dataset is the dataset digest or source reference in the id.
 	Dataset string
-	// Image is the image reference train runs in (part of the id).
+	// Image is the image reference train runs in (Plan.TrainImage; part of
+	// the id).
 	Image string
 	// Seed is the trial's training seed.
 	Seed int64
@@ -98,20 +102,20 @@ func Build(exp schema.Experiment, resolved map[string]any, opts Options) (*Plan,
 	if err != nil {
 		return nil, fmt.Errorf("planning %s: %w", exp.Name, err)
 	}
-	p := &Plan{Experiment: exp, Config: cfg}
+	p := &Plan{Experiment: exp, Config: cfg, StepImage: resolveImage(exp.Images.Step, opts)}
+	p.TrainImage = p.StepImage
+	if exp.Resources.GPUs > 0 && exp.Images.GPU != "" {
+		p.TrainImage = resolveImage(exp.Images.GPU, opts)
+	}
 	if len(pts) > 0 {
 		for _, o := range pts[0] {
 			p.Params = append(p.Params, o.Path)
 		}
 	}
-	image := resolveImage(exp.Images.Step, opts)
-	if exp.Resources.GPUs > 0 && exp.Images.GPU != "" {
-		image = resolveImage(exp.Images.GPU, opts)
-	}
 	seen := map[string]bool{}
 	byKey := map[string]int{}
 	for _, o := range pts {
-		t, err := trial(resolved, o, image)
+		t, err := trial(resolved, o, p.TrainImage)
 		if err != nil {
 			return nil, fmt.Errorf("planning %s: %w", exp.Name, err)
 		}

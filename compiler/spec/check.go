@@ -556,9 +556,6 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
-// SweepRoots re-exports the sweepable roots for callers that only import spec.
-func SweepRoots() []string { return schema.SweepRoots() }
-
 // invalid returns the problems of an experiment that fails validation: CUE's
 // errors, rewritten, and the fields the schema does not allow. CUE skips the
 // closedness check of a struct when a value below it is in error, so unknown
