@@ -1,6 +1,8 @@
 package templates
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"strings"
@@ -44,8 +46,9 @@ type Input struct {
 	// StepImage runs every step but train; TrainImage runs train. Both are
 	// the references the trial ids were computed with.
 	StepImage, TrainImage string
-	// Memoize makes prepare reuse a cached dataset for the same data key
-	// (only safe when the data set and the image are pinned by digest).
+	// Memoize makes prepare reuse a cached dataset for the same data key and
+	// step image (only safe when both the data set and the image are pinned
+	// by digest).
 	Memoize bool
 }
 
@@ -104,7 +107,7 @@ func Template(k step.Kind, in Input) (wfv1.Template, error) {
 		c.Resources = requests("1", "4Gi")
 		if in.Memoize {
 			t.Memoize = &wfv1.Memoize{
-				Key:    input(ParamDataKey),
+				Key:    MemoKey(input(ParamDataKey), in.StepImage),
 				MaxAge: "720h",
 				Cache:  &wfv1.Cache{ConfigMap: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "parak8s-prepare-cache"}}},
 			}
@@ -190,6 +193,13 @@ func Template(k step.Kind, in Input) (wfv1.Template, error) {
 	}
 	t.Container = c
 	return t, nil
+}
+
+// MemoKey is prepare's cache key: the data key and a hash of the image that
+// prepares it, so a new step image never reuses a dataset an older one made.
+func MemoKey(dataKey, image string) string {
+	h := sha256.Sum256([]byte(image))
+	return dataKey + "-" + step.Short(hex.EncodeToString(h[:]))
 }
 
 func input(name string) string { return "{{inputs.parameters." + name + "}}" }

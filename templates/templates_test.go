@@ -89,3 +89,25 @@ func TestThreadsFromCPU(t *testing.T) {
 		t.Error("ParamName")
 	}
 }
+
+func TestMemoKeyFollowsImage(t *testing.T) {
+	in := Input{Experiment: experiment(), StepImage: "r/step@sha256:" + strings.Repeat("a", 64), TrainImage: "r/gpu:1", Memoize: true}
+	a, err := Template(step.Prepare, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.StepImage = "r/step@sha256:" + strings.Repeat("b", 64)
+	b, err := Template(step.Prepare, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Memoize == nil || b.Memoize == nil {
+		t.Fatal("prepare should be memoized when asked")
+	}
+	if a.Memoize.Key == b.Memoize.Key {
+		t.Error("a new step image must not reuse the cached dataset of the old one")
+	}
+	if !strings.HasPrefix(a.Memoize.Key, "{{inputs.parameters.data-key}}-") {
+		t.Errorf("memo key %q should start with the data key", a.Memoize.Key)
+	}
+}

@@ -214,3 +214,19 @@ func TestValidateRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestEmitMemoizesPinnedPrepare(t *testing.T) {
+	digest := strings.Repeat("c", 64)
+	pinned := `images: step: "r.example.com/parak8s@sha256:` + digest + `"
+data: source: digest: "sha256:` + digest + `"`
+	for _, tc := range []struct {
+		extra string
+		want  bool
+	}{{"", false}, {pinned, true}} {
+		_, wfs := compile(t, sweepSpec(2, 2, 2, tc.extra), argo.DefaultOptions())
+		prep := parse(t, wfs[0].YAML).GetTemplateByName(string(step.Prepare))
+		if got := prep.Memoize != nil; got != tc.want {
+			t.Errorf("pinned=%v: prepare memoized = %v", tc.want, got)
+		}
+	}
+}
