@@ -123,34 +123,10 @@ func (c *Client) planBatch(runID string, b Batch) ([]chunk, error) {
 	pi, ti, mi := 0, 0, 0
 	for pi < len(params) || ti < len(tags) || mi < len(metrics) {
 		cur := batchBody{RunID: runID}
-		used, n := 0, 0
-		take := func(sz, limit, count int) bool {
-			return count < limit && n < MaxEntitiesPerBatch && (n == 0 || used+sz <= budget)
-		}
-		for pi < len(params) {
-			sz := size(params[pi])
-			if !take(sz, MaxParamsPerBatch, len(cur.Params)) {
-				break
-			}
-			cur.Params = append(cur.Params, params[pi])
-			used, n, pi = used+sz, n+1, pi+1
-		}
-		for ti < len(tags) {
-			sz := size(tags[ti])
-			if !take(sz, MaxTagsPerBatch, len(cur.Tags)) {
-				break
-			}
-			cur.Tags = append(cur.Tags, tags[ti])
-			used, n, ti = used+sz, n+1, ti+1
-		}
-		for mi < len(metrics) {
-			sz := size(metrics[mi])
-			if !take(sz, MaxMetricsPerBatch, len(cur.Metrics)) {
-				break
-			}
-			cur.Metrics = append(cur.Metrics, metrics[mi])
-			used, n, mi = used+sz, n+1, mi+1
-		}
+		fill := packer{budget: budget, size: size}
+		cur.Params = pack(&fill, cur.Params, params, &pi, MaxParamsPerBatch)
+		cur.Tags = pack(&fill, cur.Tags, tags, &ti, MaxTagsPerBatch)
+		cur.Metrics = pack(&fill, cur.Metrics, metrics, &mi, MaxMetricsPerBatch)
 		body, err := json.Marshal(cur)
 		if err != nil {
 			return nil, fmt.Errorf("encoding batch: %w", err)
@@ -158,6 +134,27 @@ func (c *Client) planBatch(runID string, b Batch) ([]chunk, error) {
 		out = append(out, chunk{body: body, metrics: len(cur.Metrics), params: len(cur.Params), tags: len(cur.Tags)})
 	}
 	return out, nil
+}
+
+// packer tracks how full one log-batch call is: entities and JSON bytes.
+type packer struct {
+	used, n, budget int
+	size            func(any) int
+}
+
+// pack moves entities from src[*i:] into dst while the batch has room: at
+// most limit of this kind, MaxEntitiesPerBatch in all, and the byte budget
+// (the first entity of a call always goes in).
+func pack[T any](p *packer, dst, src []T, i *int, limit int) []T {
+	for *i < len(src) && len(dst) < limit && p.n < MaxEntitiesPerBatch {
+		sz := p.size(src[*i])
+		if p.n > 0 && p.used+sz > p.budget {
+			break
+		}
+		dst = append(dst, src[*i])
+		p.used, p.n, *i = p.used+sz, p.n+1, *i+1
+	}
+	return dst
 }
 
 // LogMetric records one metric point.

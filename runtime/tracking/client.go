@@ -139,41 +139,19 @@ func New(cfg Config, opts Options) (*Client, error) {
 		base.User = nil
 	}
 	d := DefaultOptions()
-	if opts.Timeout <= 0 {
-		opts.Timeout = d.Timeout
-	}
-	if opts.ArtifactTimeout <= 0 {
-		opts.ArtifactTimeout = d.ArtifactTimeout
-	}
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = d.MaxAttempts
-	}
-	if opts.BaseBackoff <= 0 {
-		opts.BaseBackoff = d.BaseBackoff
-	}
-	if opts.MaxBackoff <= 0 {
-		opts.MaxBackoff = d.MaxBackoff
-	}
+	orDefault(&opts.Timeout, d.Timeout)
+	orDefault(&opts.ArtifactTimeout, d.ArtifactTimeout)
+	orDefault(&opts.MaxAttempts, d.MaxAttempts)
+	orDefault(&opts.BaseBackoff, d.BaseBackoff)
+	orDefault(&opts.MaxBackoff, d.MaxBackoff)
+	orDefault(&opts.ParamValueLimit, d.ParamValueLimit)
+	orDefault(&opts.TagValueLimit, d.TagValueLimit)
+	orDefault(&opts.MaxBatchBytes, d.MaxBatchBytes)
+	orDefault(&opts.PollInterval, d.PollInterval)
+	orDefault(&opts.RegistrationTimeout, d.RegistrationTimeout)
+	orDefault(&opts.UploadConcurrency, d.UploadConcurrency)
 	if opts.MaxBackoff < opts.BaseBackoff {
 		opts.MaxBackoff = opts.BaseBackoff
-	}
-	if opts.ParamValueLimit <= 0 {
-		opts.ParamValueLimit = d.ParamValueLimit
-	}
-	if opts.TagValueLimit <= 0 {
-		opts.TagValueLimit = d.TagValueLimit
-	}
-	if opts.MaxBatchBytes <= 0 {
-		opts.MaxBatchBytes = d.MaxBatchBytes
-	}
-	if opts.PollInterval <= 0 {
-		opts.PollInterval = d.PollInterval
-	}
-	if opts.RegistrationTimeout <= 0 {
-		opts.RegistrationTimeout = d.RegistrationTimeout
-	}
-	if opts.UploadConcurrency <= 0 {
-		opts.UploadConcurrency = d.UploadConcurrency
 	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = d.UserAgent
@@ -478,4 +456,11 @@ func setEscapedPath(u *url.URL, escaped string) error {
 	}
 	u.Path, u.RawPath = p, escaped
 	return nil
+}
+
+// orDefault replaces a zero or negative setting with its default.
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
