@@ -138,8 +138,8 @@ make_venv() {
     log "python3 -m venv failed; installing python3-venv with apt-get"
     local pyver
     pyver=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv "python$pyver-venv" >&2 \
-      || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv "python$pyver-venv" >&2; } \
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q python3-venv "python$pyver-venv" >&2 \
+      || { apt-get -o DPkg::Lock::Timeout=600 update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q python3-venv "python$pyver-venv" >&2; } \
       || die "could not install python3-venv"
     "$py" -m venv "$VENV" >&2 && return 0
   fi

@@ -59,8 +59,8 @@ install() {
 		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && created_policy=1
 	fi
 	local rc=0
-	{ $sudo apt-get install -y -q --no-install-recommends postgresql >&2 ||
-		{ $sudo apt-get update -q >&2 && $sudo apt-get install -y -q --no-install-recommends postgresql >&2; }; } || rc=$?
+	{ $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends postgresql >&2 ||
+		{ $sudo apt-get -o DPkg::Lock::Timeout=600 update -q >&2 && $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends postgresql >&2; }; } || rc=$?
 	[ -n "$created_policy" ] && rm -f "$policy"
 	[ "$rc" = 0 ] || die "apt-get install postgresql failed (exit $rc)"
 	[ -n "$(pgbin)" ] || die "postgresql installed but no /usr/lib/postgresql/*/bin/initdb found"

@@ -86,8 +86,8 @@ install() {
 		if [ "$(id -u)" = 0 ] && [ ! -e "$policy" ]; then
 			printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && created_policy=1
 		fi
-		{ $sudo apt-get install -y -q --no-install-recommends docker-registry >&2 ||
-			{ $sudo apt-get update -q >&2 && $sudo apt-get install -y -q --no-install-recommends docker-registry >&2; }; } ||
+		{ $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends docker-registry >&2 ||
+			{ $sudo apt-get -o DPkg::Lock::Timeout=600 update -q >&2 && $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends docker-registry >&2; }; } ||
 			log "apt-get install docker-registry failed; falling back to go install"
 		[ -n "$created_policy" ] && rm -f "$policy"
 		find_bin >/dev/null && return 0
