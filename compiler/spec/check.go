@@ -24,13 +24,13 @@ import (
 // checker turns CUE errors into problems positioned in the user's files and
 // checks what CUE cannot: sweep paths and swept values.
 type checker struct {
-	root     cue.Value   // the schema package
-	narrowed cue.Value   // def with the experiment's kinds, built on first use
-	def      cue.Value   // #Experiment
-	user     cue.Value   // the user's experiment, before unification with def
-	prefix   string      // CUE path of the experiment in its package
-	files    []string    // the user's files, sorted
-	syntax   []*ast.File // the user's syntax trees
+	ctx    *cue.Context // the context every value of the spec was built in
+	root   cue.Value    // the schema package
+	def    cue.Value    // #Experiment
+	user   cue.Value    // the user's experiment, before unification with def
+	prefix string       // CUE path of the experiment in its package
+	files  []string     // the user's files, sorted
+	syntax []*ast.File  // the user's syntax trees
 }
 
 // rewrite returns err as a CUE error list with one entry per problem, each at
@@ -343,18 +343,6 @@ func lookup(v cue.Value, path []string) cue.Value {
 	return v
 }
 
-func selectors(path []string) []cue.Selector {
-	out := make([]cue.Selector, 0, len(path))
-	for _, p := range path {
-		if i, err := strconv.Atoi(p); err == nil {
-			out = append(out, cue.Index(i))
-			continue
-		}
-		out = append(out, cue.Str(p))
-	}
-	return out
-}
-
 // alternatives lists the concrete choices of a disjunction in the schema, or
 // "" when the field is not a choice between literals.
 func (c *checker) alternatives(rel []string) string {
@@ -521,7 +509,7 @@ func (c *checker) checkValue(resolved map[string]any, path string, v any) string
 	if err != nil {
 		return err.Error()
 	}
-	u := c.def.Unify(c.def.Context().CompileBytes(b))
+	u := c.def.Unify(c.ctx.CompileBytes(b))
 	err = u.Validate(cue.Concrete(true), cue.All())
 	if err == nil {
 		return ""
@@ -594,7 +582,7 @@ func (c *checker) invalid(err error) error {
 	if kept != nil {
 		out = cueerrors.Errors(c.rewrite(kept))
 	}
-	probe := c.def.Unify(c.def.Context().BuildExpr(skeleton(c.user, nil, bad)))
+	probe := c.def.Unify(c.ctx.BuildExpr(skeleton(c.user, nil, bad)))
 	for _, e := range cueerrors.Errors(probe.Validate(cue.All())) {
 		if text(e) != "field not allowed" {
 			continue

@@ -113,7 +113,7 @@ func Load(path string, opts Options) ([]*Spec, error) {
 	var specs []*Spec
 	var errs cueerrors.Error
 	for _, c := range cands {
-		s, err := decodeOne(schemaRoot, c.value, c.path, files, inst.Files)
+		s, err := decodeOne(ctx, schemaRoot, c.value, c.path, files, inst.Files)
 		if err != nil {
 			errs = cueerrors.Append(errs, cueerrors.Promote(err, ""))
 			continue
@@ -203,9 +203,9 @@ func candidates(v cue.Value, want string) ([]candidate, error) {
 	return out, nil
 }
 
-func decodeOne(root, user cue.Value, path string, files []string, syntax []*ast.File) (*Spec, error) {
+func decodeOne(ctx *cue.Context, root, user cue.Value, path string, files []string, syntax []*ast.File) (*Spec, error) {
 	def := root.LookupPath(cue.ParsePath(schema.Definition))
-	chk := &checker{root: root, def: def, user: user, prefix: path, files: files, syntax: syntax}
+	chk := &checker{ctx: ctx, root: root, def: def, user: user, prefix: path, files: files, syntax: syntax}
 	v := def.Unify(user)
 	if err := v.Validate(cue.Concrete(true), cue.All()); err != nil {
 		return nil, chk.invalid(err)

@@ -68,12 +68,6 @@ func newCanvas(w, h int) *canvas {
 	return &canvas{img: img}
 }
 
-func (c *canvas) set(x, y int, col color.RGBA) {
-	if image.Pt(x, y).In(c.img.Rect) {
-		c.img.SetRGBA(x, y, col)
-	}
-}
-
 func (c *canvas) fill(r image.Rectangle, col color.RGBA) {
 	draw.Draw(c.img, r.Intersect(c.img.Rect), image.NewUniform(col), image.Point{}, draw.Src)
 }

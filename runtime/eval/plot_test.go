@@ -238,7 +238,7 @@ func TestPlotErrors(t *testing.T) {
 }
 
 func TestFont(t *testing.T) {
-	runes := []rune(" ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,-_:=+()/%")
+	const runes = " ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,-_:=+()/%"
 	seen := map[[7]string]rune{}
 	for _, r := range runes {
 		g := glyph(r)

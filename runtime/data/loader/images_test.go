@@ -2,7 +2,6 @@ package loader_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -97,9 +96,9 @@ func TestImagesThroughput(t *testing.T) {
 			if n != ds.Len() || counts != [2]int{1214, 3494} {
 				t.Fatalf("epoch %d: %d samples, counts %v", epoch, n, counts)
 			}
-			t.Log(fmt.Sprintf("%d->%d augmented, batch 64, %d workers, epoch %d (cache %s): %d batches in %v = %.0f batches/s, %.0f images/s",
+			t.Logf("%d->%d augmented, batch 64, %d workers, epoch %d (cache %s): %d batches in %v = %.0f batches/s, %.0f images/s",
 				28, size, lo.Workers, epoch, map[bool]string{true: "warm", false: "cold"}[epoch > 0],
-				len(ys), el.Round(time.Millisecond), float64(len(ys))/el.Seconds(), float64(n)/el.Seconds()))
+				len(ys), el.Round(time.Millisecond), float64(len(ys))/el.Seconds(), float64(n)/el.Seconds())
 		}
 	}
 }
