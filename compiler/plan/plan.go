@@ -145,33 +145,17 @@ func resolveImage(ref string, opts Options) string {
 }
 
 func trial(resolved map[string]any, overrides []step.Override, image string) (Trial, error) {
-	m, err := step.Apply(resolved, overrides)
+	r, err := step.Resolve(resolved, overrides, image, schema.TrialRoots())
 	if err != nil {
 		return Trial{}, err
-	}
-	data, _ := m["data"].(map[string]any)
-	ref := step.DatasetRef(data)
-	key, err := step.DataKey(data, ref)
-	if err != nil {
-		return Trial{}, err
-	}
-	cfg, err := step.Canonical(step.TrialConfig(m, schema.TrialRoots()))
-	if err != nil {
-		return Trial{}, err
-	}
-	var seed int64
-	if v, ok := step.Get(m, "training.seed"); ok {
-		if f, ok := v.(float64); ok {
-			seed = int64(f)
-		}
 	}
 	return Trial{
-		ID:        step.TrialID(cfg, ref, image, seed),
+		ID:        r.ID,
 		Overrides: overrides,
-		Config:    cfg,
-		DataKey:   key,
-		Dataset:   ref,
+		Config:    r.Config,
+		DataKey:   r.DataKey,
+		Dataset:   r.Dataset,
 		Image:     image,
-		Seed:      seed,
+		Seed:      r.Seed,
 	}, nil
 }

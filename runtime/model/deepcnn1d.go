@@ -1,0 +1,99 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/nn"
+	"github.com/sugarme/gotch/ts"
+)
+
+// deepCNN1D: blocks of (conv → batch norm → ReLU) × convsPerBlock followed by
+// max pooling, global average or max pooling, RR features joined, then
+// hidden linear → ReLU → dropout → linear.
+type deepCNN1D struct {
+	channels, length, features int64
+	convs                      [][]*nn.Conv1D
+	norms                      [][]*nn.BatchNorm
+	pool                       []int64
+	globalMax                  bool
+	hidden, out                *nn.Linear
+	dropout                    float64
+}
+
+func newDeepCNN1D(p *nn.Path, spec Spec) (forwarder, map[string][]string, error) {
+	c := spec.Model.DeepCNN1D
+	if c == nil {
+		return nil, nil, fmt.Errorf("model.deepcnn1d is missing")
+	}
+	if len(spec.Input) != 2 {
+		return nil, nil, fmt.Errorf("deepcnn1d wants [channels, length] input, got %v", spec.Input)
+	}
+	m := &deepCNN1D{
+		channels: int64(spec.Input[0]), length: int64(spec.Input[1]), features: int64(spec.Features),
+		globalMax: c.GlobalPool == "max", dropout: spec.Model.Dropout,
+	}
+	in, length := m.channels, m.length
+	blocks := p.Sub("blocks")
+	for i, f := range c.Filters {
+		b := blocks.Sub(fmt.Sprint(i))
+		var convs []*nn.Conv1D
+		var norms []*nn.BatchNorm
+		for j := 0; j < c.ConvsPerBlock; j++ {
+			convs = append(convs, conv1d(b.Sub(fmt.Sprintf("conv%d", j)), in, int64(f), int64(c.Kernel), !c.BatchNorm))
+			if c.BatchNorm {
+				norms = append(norms, batchNorm(b.Sub(fmt.Sprintf("bn%d", j)), int64(f), false))
+			}
+			in = int64(f)
+		}
+		pool := int64(c.Pool)
+		if pool > 1 && length/pool < 1 {
+			pool = 1 // the signal is too short to pool further
+		}
+		if pool > 1 {
+			length /= pool
+		}
+		m.convs = append(m.convs, convs)
+		m.norms = append(m.norms, norms)
+		m.pool = append(m.pool, pool)
+	}
+	m.hidden = linear(p.Sub("hidden"), in+m.features, int64(c.Hidden))
+	m.out = linear(p.Sub("head"), int64(c.Hidden), int64(spec.Classes))
+	return m, map[string][]string{"stem": {"blocks.0"}, "head": {"head"}}, nil
+}
+
+func (m *deepCNN1D) forward(x *ts.Tensor, train bool) *ts.Tensor {
+	b := x.MustSize()[0]
+	n := m.channels * m.length
+	h := x.MustNarrow(1, 0, n, false).MustReshape([]int64{b, m.channels, m.length}, true)
+	for i := range m.convs {
+		for j, conv := range m.convs[i] {
+			h = swap(h, conv.Forward(h))
+			if len(m.norms[i]) > 0 {
+				h = swap(h, m.norms[i][j].ForwardT(h, train))
+			}
+			h.MustRelu_()
+		}
+		if p := m.pool[i]; p > 1 {
+			h = h.MustMaxPool1d([]int64{p}, []int64{p}, []int64{0}, []int64{1}, false, true)
+		}
+	}
+	if m.globalMax {
+		h = h.MustAmax([]int64{2}, false, true)
+	} else {
+		h = h.MustMeanDim([]int64{2}, false, gotch.Float, true)
+	}
+	if m.features > 0 {
+		f := x.MustNarrow(1, n, m.features, false)
+		joined := ts.MustCat([]*ts.Tensor{h, f}, 1)
+		h.MustDrop()
+		f.MustDrop()
+		h = joined
+	}
+	h = swap(h, m.hidden.Forward(h))
+	h.MustRelu_()
+	if m.dropout > 0 && train {
+		h = swap(h, ts.MustDropout(h, m.dropout, train))
+	}
+	return swap(h, m.out.Forward(h))
+}

@@ -1,0 +1,14 @@
+// Package model holds the networks ParaK8s trains, on libtorch through
+// github.com/sugarme/gotch: deepcnn1d (a deep 1-D CNN for heartbeats, with
+// optional RR-interval features joined before the classifier) and resnet
+// (ResNet-18/34 for images, torchvision parameter names, configurable input
+// channels, stem and width). A Net takes flat samples as the data loaders
+// make them ([batch, sample size]) and returns logits.
+//
+// Weights are saved as safetensors (runtime/bundle), so a model trained here
+// loads in PyTorch and the reverse; pretrained weights load by name, skipping
+// tensors whose shape differs (a new head), and named layers can be frozen.
+//
+// libtorch keeps grad mode and gotch its last error per OS thread: call a
+// Net's methods from one goroutine locked to its thread (runtime.LockOSThread).
+package model

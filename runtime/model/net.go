@@ -1,0 +1,198 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/nn"
+	"github.com/sugarme/gotch/ts"
+
+	"parak8s.dev/parak8s/schema"
+)
+
+// Spec is everything a network's shape depends on.
+type Spec struct {
+	// Model is the experiment's model section.
+	Model schema.Model
+	// Classes is the number of outputs.
+	Classes int
+	// Input is the shape of one sample ([channels, length] for deepcnn1d,
+	// [channels, height, width] for resnet); Features is the number of
+	// extra values after it (RR intervals, deepcnn1d only).
+	Input    []int
+	Features int
+}
+
+// SampleSize is the number of float32 values of one flat sample.
+func (s Spec) SampleSize() int {
+	n := 1
+	for _, d := range s.Input {
+		n *= d
+	}
+	return n + s.Features
+}
+
+// forwarder is a network body: logits from a flat batch [B, SampleSize].
+type forwarder interface {
+	forward(x *ts.Tensor, train bool) *ts.Tensor
+}
+
+// Net is a network and its parameters.
+type Net struct {
+	spec Spec
+	vs   *nn.VarStore
+	body forwarder
+	// groups maps layer group names accepted by Freeze ("stem", "head") to
+	// parameter name prefixes.
+	groups map[string][]string
+}
+
+// New builds a network with freshly initialised parameters on the CPU. Seed
+// libtorch first (Seed) for reproducible weights.
+func New(spec Spec) (*Net, error) {
+	if spec.Classes < 2 {
+		return nil, fmt.Errorf("building model: %d classes, want at least 2", spec.Classes)
+	}
+	vs := nn.NewVarStore(gotch.CPU)
+	n := &Net{spec: spec, vs: vs}
+	var err error
+	switch spec.Model.Kind {
+	case "deepcnn1d":
+		n.body, n.groups, err = newDeepCNN1D(vs.Root(), spec)
+	case "resnet":
+		n.body, n.groups, err = newResNet(vs.Root(), spec)
+	default:
+		err = fmt.Errorf("model.kind %q is not one of deepcnn1d, resnet", spec.Model.Kind)
+	}
+	if err != nil {
+		vs.Destroy()
+		return nil, fmt.Errorf("building model: %w", err)
+	}
+	return n, nil
+}
+
+// Spec returns the network's spec.
+func (n *Net) Spec() Spec { return n.spec }
+
+// VarStore returns the network's parameters (for the optimizer).
+func (n *Net) VarStore() *nn.VarStore { return n.vs }
+
+// Close frees the parameters.
+func (n *Net) Close() { n.vs.Destroy() }
+
+// Forward returns the logits [B, Classes] of a flat batch [B, SampleSize].
+// train selects batch statistics and dropout.
+func (n *Net) Forward(x *ts.Tensor, train bool) *ts.Tensor { return n.body.forward(x, train) }
+
+// Batch makes the input tensor of n flat samples.
+func (n *Net) Batch(x []float32, samples int) (*ts.Tensor, error) {
+	size := n.spec.SampleSize()
+	if len(x) != samples*size {
+		return nil, fmt.Errorf("batch of %d values for %d samples of %d", len(x), samples, size)
+	}
+	t := ts.MustOfSlice(x)
+	return t.MustView([]int64{int64(samples), int64(size)}, true), nil
+}
+
+// Probs returns the softmax scores [n × Classes] of n flat samples, computed
+// in evaluation mode, without gradients, batch samples at a time.
+func (n *Net) Probs(x []float32, samples, batch int) ([]float32, error) {
+	size := n.spec.SampleSize()
+	if len(x) != samples*size {
+		return nil, fmt.Errorf("scoring %d values as %d samples of %d", len(x), samples, size)
+	}
+	if batch <= 0 {
+		batch = 256
+	}
+	out := make([]float32, 0, samples*n.spec.Classes)
+	var err error
+	ts.NoGrad(func() {
+		for i := 0; i < samples && err == nil; i += batch {
+			m := min(batch, samples-i)
+			var in *ts.Tensor
+			if in, err = n.Batch(x[i*size:(i+m)*size], m); err != nil {
+				return
+			}
+			logits := n.Forward(in, false)
+			in.MustDrop()
+			p := logits.MustSoftmax(1, gotch.Float, true)
+			out = append(out, p.Vals().([]float32)...)
+			p.MustDrop()
+		}
+	})
+	return out, err
+}
+
+// names returns the parameter and buffer names, sorted.
+func (n *Net) names() []string {
+	vars := n.vs.Variables()
+	names := make([]string, 0, len(vars))
+	for k := range vars {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Freeze stops gradients for the parameters of the named layers: a group
+// name ("stem", "head"), or a parameter name prefix at a dot boundary
+// ("layer1", "blocks.0"). A name that matches nothing is an error.
+func (n *Net) Freeze(layers []string) (frozen int, err error) {
+	vars := n.vs.Variables()
+	names := n.names()
+	for _, l := range layers {
+		prefixes := n.groups[l]
+		if prefixes == nil {
+			prefixes = []string{l}
+		}
+		matched := 0
+		for _, name := range names {
+			for _, p := range prefixes {
+				if name == p || strings.HasPrefix(name, p+".") {
+					t := vars[name]
+					if t.MustRequiresGrad() {
+						t.MustRequiresGrad_(false)
+						frozen++
+					}
+					matched++
+					break
+				}
+			}
+		}
+		if matched == 0 {
+			return frozen, fmt.Errorf("freezing %q: no such layer (groups: %s; layers: %s)", l, strings.Join(sortedKeys(n.groups), ", "), strings.Join(topLevel(names), ", "))
+		}
+	}
+	return frozen, nil
+}
+
+func sortedKeys(m map[string][]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func topLevel(names []string) []string {
+	var out []string
+	for _, n := range names {
+		top, _, _ := strings.Cut(n, ".")
+		if !slices.Contains(out, top) {
+			out = append(out, top)
+		}
+	}
+	return out
+}
+
+// Parameters returns the number of trainable values.
+func (n *Net) Parameters() int64 {
+	var total int64
+	for _, t := range n.vs.TrainableVariables() {
+		total += int64(t.Numel())
+	}
+	return total
+}
