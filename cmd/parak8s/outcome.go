@@ -1,0 +1,305 @@
+package main
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"parak8s.dev/parak8s/runtime/bundle"
+	"parak8s.dev/parak8s/runtime/eval"
+	"parak8s.dev/parak8s/runtime/step"
+)
+
+// outcome is what train and evaluate left for track, publish and record:
+// the model directory's manifest and history, and the evaluation report.
+//
+// Metric names, shared by MLflow, the push condition and the results
+// database (S is the evaluated split, evaluation.split: "val" or "test"):
+//
+//	S_accuracy                          categorical accuracy
+//	S_auc, S_precision, S_recall, S_f1  two classes: of the positive class (the second);
+//	                                    more classes: the macro average
+//	S_<m>_macro, S_<m>_weighted         averages, m = auc|precision|recall|specificity|f1
+//	S_<class>_<m>                       per class (class name with other characters than
+//	                                    letters, digits, '-', '.' as '_')
+//	train_loss, val_loss, lr, val_<k>   per epoch, step = epoch, from history.json
+//	                                    (k = a key of the epoch's "val" map)
+//
+// An undefined value (a zero denominator) is never recorded.
+type outcome struct {
+	Manifest *bundle.Manifest // nil without a model directory
+	History  bundle.History
+	Report   *eval.Report // nil without a metrics directory
+	Split    string
+}
+
+// readOutcome reads the model directory (when modelDir is not empty) and the
+// metrics directory (when metricsDir is not empty). A model trained for
+// another trial than trialID is a mismatch (exit code 3).
+func readOutcome(modelDir, metricsDir, split, trialID string) (outcome, error) {
+	o := outcome{Split: split}
+	if o.Split == "" {
+		o.Split = "val"
+	}
+	if modelDir != "" {
+		if err := statDir(modelDir); err != nil {
+			return o, fmt.Errorf("reading model: %w", err)
+		}
+		m, err := bundle.ReadManifest(modelDir)
+		if err != nil {
+			return o, err
+		}
+		if m.Trial != "" && trialID != "" && m.Trial != trialID {
+			return o, fmt.Errorf("%w: the model in %s was trained for trial %s, not %s",
+				step.ErrMismatch, modelDir, step.Short(m.Trial), step.Short(trialID))
+		}
+		o.Manifest = &m
+		if o.History, err = bundle.ReadHistory(modelDir); err != nil {
+			return o, err
+		}
+	}
+	if metricsDir != "" {
+		if err := statDir(metricsDir); err != nil {
+			return o, fmt.Errorf("reading metrics: %w", err)
+		}
+		r, err := eval.Read(filepath.Join(metricsDir, bundle.FileMetrics))
+		if err != nil {
+			return o, fmt.Errorf("reading metrics: %w", err)
+		}
+		o.Report = r
+	}
+	return o, nil
+}
+
+func statDir(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a directory", path)
+	}
+	return nil
+}
+
+// final returns the final (evaluation) metrics by name, and the names of
+// the ones that are undefined.
+func (o outcome) final() (values map[string]float64, undefined []string) {
+	values = map[string]float64{}
+	r := o.Report
+	if r == nil {
+		return values, nil
+	}
+	p := o.Split + "_"
+	put := func(name string, v float64, ok bool) {
+		if ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+			values[name] = v
+		} else {
+			undefined = append(undefined, name)
+		}
+	}
+	summaryDefined := func(name string) bool { return !slices.Contains(r.Undefined, name) }
+	put(p+"accuracy", r.Accuracy, r.N > 0)
+	avgs := []struct {
+		name             string
+		macro, weighted  float64
+		binary           func(eval.ClassMetrics) float64
+		binaryMetricName string
+	}{
+		{"auc", r.Macro.AUC, r.Weighted.AUC, nil, eval.MetricAUC},
+		{"precision", r.Macro.Precision, r.Weighted.Precision, func(c eval.ClassMetrics) float64 { return c.Precision }, eval.MetricPrecision},
+		{"recall", r.Macro.Recall, r.Weighted.Recall, func(c eval.ClassMetrics) float64 { return c.Recall }, eval.MetricRecall},
+		{"specificity", r.Macro.Specificity, r.Weighted.Specificity, nil, eval.MetricSpecificity},
+		{"f1", r.Macro.F1, r.Weighted.F1, func(c eval.ClassMetrics) float64 { return c.F1 }, eval.MetricF1},
+	}
+	for _, a := range avgs {
+		put(p+a.name+"_macro", a.macro, summaryDefined(a.name+"_macro"))
+		put(p+a.name+"_weighted", a.weighted, summaryDefined(a.name+"_weighted"))
+		if a.name == "specificity" {
+			continue // not a headline metric (the push condition does not know it)
+		}
+		switch {
+		case r.Binary != nil && a.name == "auc":
+			put(p+"auc", r.Binary.AUC, r.Binary.ROC.Defined)
+		case r.Binary != nil && len(r.PerClass) == 2:
+			pos := r.PerClass[1]
+			put(p+a.name, a.binary(pos), pos.Defined(a.binaryMetricName))
+		default:
+			put(p+a.name, a.macro, summaryDefined(a.name+"_macro"))
+		}
+	}
+	for _, c := range r.PerClass {
+		cp := p + metricSafe(c.Class) + "_"
+		put(cp+"precision", c.Precision, c.Defined(eval.MetricPrecision))
+		put(cp+"recall", c.Recall, c.Defined(eval.MetricRecall))
+		put(cp+"specificity", c.Specificity, c.Defined(eval.MetricSpecificity))
+		put(cp+"f1", c.F1, c.Defined(eval.MetricF1))
+		put(cp+"auc", c.AUC, c.Defined(eval.MetricAUC))
+	}
+	slices.Sort(undefined)
+	return values, undefined
+}
+
+// metricSafe keeps the characters MLflow allows in a metric key and turns
+// the others into '_'.
+func metricSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.', r == '_':
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// conditionMetrics are the metrics a push condition is checked against: the
+// final metrics, and from the model's kept (best) epoch train_loss, val_loss
+// and the val_<k> the evaluation did not compute (when the evaluated split is
+// test, or the evaluation left one undefined, the condition still sees the
+// kept epoch's validation values). undefined lists the names that exist but
+// have no value.
+func (o outcome) conditionMetrics() (values map[string]float64, undefined []string) {
+	values, undefined = o.final()
+	if o.Manifest == nil {
+		return values, undefined
+	}
+	add := func(name string, v float64) {
+		if _, ok := values[name]; ok || math.IsNaN(v) || math.IsInf(v, 0) {
+			return
+		}
+		values[name] = v
+		undefined = slices.DeleteFunc(undefined, func(u string) bool { return u == name })
+	}
+	if e, ok := o.bestEpoch(); ok {
+		add("train_loss", e.TrainLoss)
+		add("val_loss", e.ValLoss)
+		for _, k := range slices.Sorted(maps.Keys(e.Val)) {
+			add(valName(k), e.Val[k])
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(o.Manifest.Val)) {
+		add(valName(k), o.Manifest.Val[k])
+	}
+	return values, undefined
+}
+
+// bestEpoch returns the history entry of the epoch whose weights were kept.
+func (o outcome) bestEpoch() (bundle.Epoch, bool) {
+	if o.Manifest == nil {
+		return bundle.Epoch{}, false
+	}
+	for _, e := range o.History.Epochs {
+		if e.Epoch == o.Manifest.BestEpoch {
+			return e, true
+		}
+	}
+	return bundle.Epoch{}, false
+}
+
+// valName is the metric name of a key of an epoch's validation metrics.
+func valName(k string) string { return "val_" + metricSafe(strings.TrimPrefix(k, "val_")) }
+
+// epochPoint is one value of a per-epoch metric.
+type epochPoint struct {
+	Name  string
+	Epoch int64
+	Value float64
+	Time  time.Time
+}
+
+// epochs returns the per-epoch metrics of the history, in epoch order. The
+// times are derived from the history, not the clock, so that recording the
+// same model twice gives the same points: the last epoch ends at end (the
+// model's creation time) and every epoch took its recorded seconds.
+func (o outcome) epochs(end time.Time) []epochPoint {
+	var total float64
+	for _, e := range o.History.Epochs {
+		total += max(e.Seconds, 0)
+	}
+	var pts []epochPoint
+	var done float64
+	for _, e := range o.History.Epochs {
+		done += max(e.Seconds, 0)
+		at := end.Add(-time.Duration((total - done) * float64(time.Second))).Truncate(time.Millisecond)
+		n := int64(e.Epoch)
+		pts = append(pts,
+			epochPoint{"train_loss", n, e.TrainLoss, at},
+			epochPoint{"val_loss", n, e.ValLoss, at},
+			epochPoint{"lr", n, e.LR, at},
+		)
+		for _, k := range slices.Sorted(maps.Keys(e.Val)) {
+			if name := valName(k); name != "val_loss" {
+				pts = append(pts, epochPoint{name, n, e.Val[k], at})
+			}
+		}
+	}
+	return pts
+}
+
+// lastEpoch is the number of the last trained epoch (0 without history).
+func (o outcome) lastEpoch() int64 {
+	var n int64
+	for _, e := range o.History.Epochs {
+		n = max(n, int64(e.Epoch))
+	}
+	if o.Manifest != nil {
+		n = max(n, int64(o.Manifest.Epochs))
+	}
+	return n
+}
+
+// trainingTime is the wall time of the epochs in the history.
+func (o outcome) trainingTime() time.Duration {
+	var s float64
+	for _, e := range o.History.Epochs {
+		s += max(e.Seconds, 0)
+	}
+	return time.Duration(s * float64(time.Second))
+}
+
+// sweepPoint is the trial's swept values as a JSON object, path → value
+// ("{}" for a trial without a sweep).
+func sweepPoint(overrides []step.Override) ([]byte, error) {
+	m := make(map[string]any, len(overrides))
+	for _, o := range overrides {
+		m[o.Path] = o.Value
+	}
+	b, err := step.Canonical(m)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the sweep point: %w", err)
+	}
+	return b, nil
+}
+
+// writeOut writes one output parameter file under dir (created if needed).
+func writeOutParam(dir, name, value string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	return bundle.WriteFile(filepath.Join(dir, name), []byte(value))
+}
+
+// noPositional refuses positional arguments as a usage error.
+func noPositional(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.Name(), args[0])}
+	}
+	return nil
+}
+
+// required returns a usage error naming the first flag whose value is empty.
+func requireFlags(flags ...[2]string) error {
+	for _, f := range flags {
+		if f[1] == "" {
+			return usageError{fmt.Errorf("%s is required", f[0])}
+		}
+	}
+	return nil
+}
