@@ -4,14 +4,36 @@ GO    ?= go
 BIN   := bin
 CUE_VERSION := v0.17.1
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# cgo flags for the libtorch (gotch) packages; evaluated when used, after `libtorch` ran.
+CGO_ENV = $(shell scripts/cgo-env.sh --make)
+# The real data sets (read-only, next to the clone); override to point elsewhere.
+DATA  ?= $(abspath ../shared/data)
 
-.PHONY: help build demo test test-short fuzz bench golden lint libtorch clean
+.PHONY: help build parac train-ecg train-pneumonia demo test test-short integration fuzz bench golden lint libtorch clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## build bin/parac (pure Go, CGO_ENABLED=0)
+build: libtorch ## build bin/parac (pure Go, CGO_ENABLED=0) and bin/parak8s (libtorch through cgo)
 	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/parac ./cmd/parac
+	$(CGO_ENV) $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/parak8s ./cmd/parak8s
+
+parac: ## build bin/parac only (no libtorch needed)
+	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/parac ./cmd/parac
+
+# train-ecg / train-pneumonia: each example's default (non-sweep) configuration on the data
+# in $(DATA); model directories in out/<example>/model, validation metrics in out/<example>/metrics.
+train-ecg: build ## train the ECG example's default config on MIT-BIH DS1 (split by record) -> out/ecg/model
+	@mkdir -p out/ecg
+	$(BIN)/parac config examples/ecg --set 'data.source.path="$(DATA)/mitdb"' > out/ecg/experiment.json
+	$(BIN)/parak8s train --config out/ecg/experiment.json --out out/ecg/model --checkpoints out/ecg/checkpoints
+	$(BIN)/parak8s evaluate --model out/ecg/model --data $(DATA)/mitdb --split val --out out/ecg/metrics
+
+train-pneumonia: build ## train the pneumonia example's default config on train, report on val -> out/pneumonia/model
+	@mkdir -p out/pneumonia
+	$(BIN)/parac config examples/pneumonia --set 'data.source.path="$(DATA)/pneumoniamnist"' --set 'model.pretrained=""' > out/pneumonia/experiment.json
+	$(BIN)/parak8s train --config out/pneumonia/experiment.json --out out/pneumonia/model --checkpoints out/pneumonia/checkpoints
+	$(BIN)/parak8s evaluate --model out/pneumonia/model --data $(DATA)/pneumoniamnist --split val --out out/pneumonia/metrics
 
 demo: build ## vet and compile both reference experiments into validated Argo workflows under out/
 	@mkdir -p out
@@ -23,16 +45,34 @@ demo: build ## vet and compile both reference experiments into validated Argo wo
 	@$(BIN)/parac trials examples/ecg | head -6
 	@echo "submit with: argo submit -n argo out/ecg.yaml   (or: $(BIN)/parac compile examples/ecg | argo submit -)"
 
-test: ## run every test (starts PostgreSQL, MLflow and a registry for the packages that need them)
-	$(GO) vet ./...
+test: libtorch ## run every test (starts PostgreSQL, MLflow and a registry for the packages that need them)
+	$(CGO_ENV) $(GO) vet ./...
 	@test -z "$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*'))" || { gofmt -l $$(find . -name '*.go' -not -path './.git/*'); echo 'gofmt needed'; exit 1; }
-	$(GO) test -count=1 -timeout 30m ./...
+	$(CGO_ENV) $(GO) test -count=1 -timeout 40m ./...
 
-test-short: ## the fast tests only (no servers, no binary builds)
-	PARAK8S_SKIP_SERVERS=1 $(GO) test -short ./...
+test-short: libtorch ## the fast tests only (no servers, no binary builds)
+	$(CGO_ENV) PARAK8S_SKIP_SERVERS=1 $(GO) test -short ./...
+
+# integration: the tests that talk to real servers (MLflow, PostgreSQL, an OCI registry). The
+# servers come from scripts/*.sh on their default ports (PGPORT, REGISTRY_PORT, MLFLOW_PORT to
+# change them); the ones started here are stopped at the end, also when a test fails.
+INTEGRATION_RUN ?= Server|RealRegistry|RecordTrial|Leaderboard|FinishedTrials|MigrateOnce|Integration
+integration: libtorch ## start PostgreSQL, a registry and MLflow, run the server-backed tests, stop the servers
+	@set -uo pipefail; started=""; \
+	trap 'for s in $$started; do scripts/$$s stop >/dev/null 2>&1 || true; done' EXIT; \
+	for s in postgres.sh registry.sh mlflow.sh; do \
+	  scripts/$$s status >/dev/null 2>&1 || started="$$started $$s"; \
+	  out=$$(scripts/$$s start) || exit 1; eval "$$out"; \
+	done; \
+	echo "== DATABASE_URL=$$DATABASE_URL OCI_REGISTRY=$$OCI_REGISTRY MLFLOW_TRACKING_URI=$$MLFLOW_TRACKING_URI"; \
+	$(CGO_ENV) $(GO) test -count=1 -timeout 20m -run '$(INTEGRATION_RUN)' \
+	  ./runtime/tracking ./runtime/results ./runtime/publish ./cmd/parak8s
 
 fuzz: ## run each fuzz target for FUZZTIME (default 20s)
-	@for t in "FuzzLoad ./compiler/spec" "FuzzParseSet ./runtime/step" "FuzzParseCondition ./runtime/step"; do \
+	@for t in "FuzzLoad ./compiler/spec" "FuzzParseSet ./runtime/step" "FuzzParseCondition ./runtime/step" \
+	  "FuzzReadHeader ./runtime/data/wfdb" "FuzzParseAnnotations ./runtime/data/wfdb" "FuzzDecode212 ./runtime/data/wfdb" \
+	  "FuzzReadCSV ./runtime/data/ecg" "FuzzDecode ./runtime/data/images" "FuzzRead ./runtime/data/digest" \
+	  "FuzzParseTensors ./runtime/bundle"; do \
 	  set -- $$t; $(GO) test -run='^$$' -fuzz="^$$1$$" -fuzztime=$${FUZZTIME:-20s} $$2 || exit 1; \
 	done
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -155,4 +156,44 @@ func (s Server) Start() (value string, stop func() error, err error) {
 		return "", nil, fmt.Errorf("scripts/%s start printed no %s: %q", s.Script, s.Export, out)
 	}
 	return value, stop, nil
+}
+
+// CopyImages copies about n images of an image split folder (CLASS/*) into
+// dst, keeping the class proportions: the first files of each class in name
+// order. Tests use it to train on a slice of a real data set.
+func CopyImages(tb testing.TB, src, dst string, n int) {
+	tb.Helper()
+	classes, err := os.ReadDir(src)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	files := map[string][]string{}
+	total := 0
+	for _, c := range classes {
+		if !c.IsDir() {
+			continue
+		}
+		names, err := filepath.Glob(filepath.Join(src, c.Name(), "*"))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		sort.Strings(names)
+		files[c.Name()] = names
+		total += len(names)
+	}
+	for c, names := range files {
+		k := max(1, n*len(names)/max(total, 1))
+		if err := os.MkdirAll(filepath.Join(dst, c), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		for _, f := range names[:min(k, len(names))] {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dst, c, filepath.Base(f)), b, 0o644); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
 }

@@ -336,6 +336,24 @@ func TestPrepareWFDBByFraction(t *testing.T) {
 	}
 }
 
+// TestPrepareSymbols labels beats by their WFDB symbol: the sorted symbols
+// of the data by default, or data.classes (other beats are left out).
+func TestPrepareSymbols(t *testing.T) {
+	mitdb := testenv.MITDB(t)
+	data := wfdbData(mitdb, "kachuee", false, []any{"101"}, []any{"106"})
+	data.Signal.Labels = LabelsSymbols
+	_, m := prepareT(t, data)
+	// 101: N 1860, A 3, Q 2; 106: N 1507, V 520.
+	if !slices.Equal(m.Classes, []string{"A", "N", "Q", "V"}) || !slices.Equal(m.Splits["train"].Counts, []int{3, 1860, 2, 0}) || !slices.Equal(m.Splits["val"].Counts, []int{0, 1507, 0, 520}) {
+		t.Errorf("classes %v, splits %+v", m.Classes, m.Splits)
+	}
+	data.Classes = []string{"V", "N"}
+	_, m = prepareT(t, data)
+	if !slices.Equal(m.Classes, []string{"V", "N"}) || !slices.Equal(m.Splits["train"].Counts, []int{0, 1860}) || !slices.Equal(m.Splits["val"].Counts, []int{520, 1507}) {
+		t.Errorf("classes %v, splits %+v", m.Classes, m.Splits)
+	}
+}
+
 // TestOpenRawMatchesPrepared reads the validation records as raw data, from a
 // WFDB folder and from a CSV written by ecg.WriteCSV, and compares with the
 // prepared split.
@@ -757,7 +775,12 @@ func TestPrepareErrors(t *testing.T) {
 		{"pin mismatch", func() schema.Data { d := base(); d.Source.Digest = "sha256:" + strings.Repeat("a", 64); return d }, "", []string{"data.source.digest is sha256:aaa", "the source files used have digest sha256:"}},
 		{"http", func() schema.Data { d := base(); d.Source.Path = "https://example.com/mitdb"; return d }, "", []string{"http(s) sources are not supported"}},
 		{"not empty", base, notEmpty, []string{notEmpty + " is not empty"}},
-		{"csv rr", func() schema.Data { d := base(); d.Source = schema.Source{Kind: SourceCSV, Path: csv}; d.Split = schema.Split{By: ByFraction, Train: 1.0}; return d }, "", []string{"data.signal.rrFeatures"}},
+		{"csv rr", func() schema.Data {
+			d := base()
+			d.Source = schema.Source{Kind: SourceCSV, Path: csv}
+			d.Split = schema.Split{By: ByFraction, Train: 1.0}
+			return d
+		}, "", []string{"data.signal.rrFeatures"}},
 		{"csv by record", func() schema.Data {
 			d := base()
 			d.Source = schema.Source{Kind: SourceCSV, Path: csv}

@@ -57,7 +57,12 @@ func TestForwardShapes(t *testing.T) {
 	}{
 		{"deepcnn1d", ecgSpec(0)},
 		{"deepcnn1d+rr", ecgSpec(5)},
-		{"deepcnn1d max pool", func() Spec { s := ecgSpec(5); s.Model.DeepCNN1D.GlobalPool = "max"; s.Model.DeepCNN1D.BatchNorm = false; return s }()},
+		{"deepcnn1d max pool", func() Spec {
+			s := ecgSpec(5)
+			s.Model.DeepCNN1D.GlobalPool = "max"
+			s.Model.DeepCNN1D.BatchNorm = false
+			return s
+		}()},
 		{"resnet18 small", imageSpec(2)},
 		{"resnet34 imagenet rgb", func() Spec {
 			s := imageSpec(3)

@@ -27,7 +27,7 @@ type state struct {
 	Step    int64 `json:"step"`
 	// Epoch-level results so far.
 	History   bundle.History `json:"history"`
-	Best      float64        `json:"best"`
+	Best      *float64       `json:"best,omitempty"` // nil until an epoch gave a value
 	BestEpoch int            `json:"bestEpoch"`
 	Bad       int            `json:"bad"`
 	// Plateau schedule state.

@@ -53,6 +53,9 @@ type Options struct {
 	Epochs int
 	// StepsPerEpoch, when > 0, caps the batches per epoch.
 	StepsPerEpoch int
+	// OnStep, when set, is called after every optimizer step with the step
+	// count, the epoch (1-based) and the batch's loss (progress reports).
+	OnStep func(step int64, epoch int, loss float64)
 }
 
 // DefaultOptions returns options with checkpoints off and logging to stderr.
@@ -201,14 +204,17 @@ func newRun(t Trial, opts Options) (*run, error) {
 	if r.mon, err = newMonitor(metric, minDelta); err != nil {
 		return nil, err
 	}
-	r.st = state{Trial: t.Resolved.ID, LR: tr.Optimizer.LR, Best: r.mon.best, BestEpoch: -1}
+	r.st = state{Trial: t.Resolved.ID, LR: tr.Optimizer.LR, BestEpoch: -1}
 	st, best, ok, err := loadCheckpoint(opts.Checkpoints, t.Resolved.ID, net)
 	if err != nil {
 		return nil, err
 	}
 	if ok {
 		r.st, r.best = st, best
-		r.mon.best, r.mon.bad = st.Best, st.Bad
+		r.mon.bad = st.Bad
+		if st.Best != nil {
+			r.mon.best = *st.Best
+		}
 		r.sched.lr, r.sched.bad = st.LR, st.PlateauBad
 		r.log.Info("resuming from checkpoint", "dir", opts.Checkpoints, "epoch", st.Epoch+1, "batches", st.Batches, "step", st.Step)
 	}
@@ -242,7 +248,10 @@ func (r *run) close() {
 }
 
 func (r *run) checkpoint() error {
-	r.st.Best, r.st.Bad = r.mon.best, r.mon.bad
+	r.st.Best, r.st.Bad = nil, r.mon.bad
+	if b := r.mon.best; !math.IsInf(b, 0) {
+		r.st.Best = &b
+	}
 	r.st.LR, r.st.PlateauBad = r.sched.lr, r.sched.bad
 	r.st.Seconds += time.Since(r.started).Seconds()
 	r.started = time.Now()
@@ -295,6 +304,9 @@ func (r *run) loop(ctx context.Context) error {
 			r.st.Batches = b.Index + 1
 			r.st.Step++
 			bar.update(r.st.Batches, r.st.LossSum/float64(r.st.LossN))
+			if r.opts.OnStep != nil {
+				r.opts.OnStep(r.st.Step, r.st.Epoch+1, loss)
+			}
 			if every > 0 && r.st.Step%every == 0 {
 				if err := r.checkpoint(); err != nil {
 					cancel()
