@@ -26,6 +26,8 @@ func TestClassWeights(t *testing.T) {
 		// sklearn: n / (K * count): 100 / (2*80), 100 / (2*20)
 		{"balanced", []int{80, 20}, "balanced", []float32{0.625, 2.5}, ""},
 		{"balanced five", []int{10, 10, 10, 10, 10}, "balanced", []float32{1, 1, 1, 1, 1}, ""},
+		{"sqrt", []int{80, 20}, "sqrt", []float32{5.0 / 6, 5.0 / 3}, ""},
+		{"sqrt empty class", []int{30, 0, 10}, "sqrt", []float32{0.845299, 0, 1.464102}, ""},
 		{"balanced empty class", []int{30, 0, 10}, "balanced", []float32{40.0 / 90, 0, 40.0 / 30}, ""},
 		{"balanced no samples", []int{0, 0}, "balanced", nil, "have no samples"},
 		{"balanced negative", []int{-1, 3}, "balanced", nil, "class 0 has count -1"},
@@ -36,7 +38,7 @@ func TestClassWeights(t *testing.T) {
 		{"explicit negative", []int{5, 5}, []any{1.0, -2.0}, nil, "class weights[1]: -2"},
 		{"explicit not a number", []int{5, 5}, []any{1.0, "x"}, nil, "class weights[1]: x (string): want a number"},
 		{"unknown string", []int{5, 5}, "inverse", nil, `class weights "inverse"`},
-		{"unknown type", []int{5, 5}, 3.0, nil, "want \"none\", \"balanced\" or a list"},
+		{"unknown type", []int{5, 5}, 3.0, nil, "want \"none\", \"balanced\", \"sqrt\" or a list"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ClassWeights(c.counts, c.spec)

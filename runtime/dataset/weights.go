@@ -15,6 +15,8 @@ import (
 //   - "balanced": n / (K · count_k), scikit-learn's formula, with n the
 //     number of samples and K the number of classes; a class with no
 //     sample gets weight 0 (it cannot contribute to the loss anyway);
+//   - "sqrt": the square roots of the balanced weights, scaled so that the
+//     mean weight per training sample is 1;
 //   - a list of K non-negative numbers: those weights.
 func ClassWeights(counts []int, spec any) ([]float32, error) {
 	k := len(counts)
@@ -25,7 +27,7 @@ func ClassWeights(counts []int, spec any) ([]float32, error) {
 		switch s {
 		case "none":
 			return nil, nil
-		case "balanced":
+		case "balanced", "sqrt":
 			n := 0
 			for i, c := range counts {
 				if c < 0 {
@@ -42,9 +44,18 @@ func ClassWeights(counts []int, spec any) ([]float32, error) {
 					w[i] = float32(float64(n) / (float64(k) * float64(c)))
 				}
 			}
+			if s == "sqrt" {
+				var sum float64
+				for i, c := range counts {
+					sum += math.Sqrt(float64(w[i])) * float64(c)
+				}
+				for i := range w {
+					w[i] = float32(math.Sqrt(float64(w[i])) * float64(n) / sum)
+				}
+			}
 			return w, nil
 		}
-		return nil, fmt.Errorf("class weights %q: want \"none\", \"balanced\" or a list of numbers", s)
+		return nil, fmt.Errorf("class weights %q: want \"none\", \"balanced\", \"sqrt\" or a list of numbers", s)
 	case []any, []float64, []float32, []int:
 		vals, err := floats(s)
 		if err != nil {
@@ -62,7 +73,7 @@ func ClassWeights(counts []int, spec any) ([]float32, error) {
 		}
 		return w, nil
 	}
-	return nil, fmt.Errorf("class weights %v (%T): want \"none\", \"balanced\" or a list of numbers", spec, spec)
+	return nil, fmt.Errorf("class weights %v (%T): want \"none\", \"balanced\", \"sqrt\" or a list of numbers", spec, spec)
 }
 
 func floats(v any) ([]float64, error) {
