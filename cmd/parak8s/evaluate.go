@@ -30,8 +30,9 @@ func newEvaluateCmd(e *env) *cobra.Command {
 ("parak8s prepare"), or raw data of the kind the model was trained on (a WFDB
 record directory, a Kaggle-style beat CSV, or an image folder), read with the
 model's own preprocessing. --split picks the split (default: the model's
-evaluation.split); for raw WFDB data the split's records come from the model's
-config, and an image folder may hold SPLIT/CLASS/ or CLASS/ directly.
+evaluation.split). Raw WFDB data is every record of PATH, unless --split names
+a split whose records the model's config lists; an image folder may hold
+SPLIT/CLASS/ or CLASS/ directly.
 
 --out ending in .json writes the metrics there; otherwise --out is a directory
 that gets metrics.json, roc.png, confusion.png and predictions.csv.`,
@@ -54,6 +55,12 @@ that gets metrics.json, roc.png, confusion.png and predictions.csv.`,
 			var exp schema.Experiment
 			if err := decode(cfg, &exp); err != nil {
 				return fmt.Errorf("reading model %s: %w", modelDir, err)
+			}
+			// Raw WFDB data: every record of PATH (say a held-out record set),
+			// unless --split names a split whose records the model's config lists.
+			exp.Data.Source.Records = nil
+			if split != "" && exp.Data.Split.By == "record" {
+				exp.Data.Source.Records = splitRecords(exp.Data.Split, split)
 			}
 			if split == "" {
 				split = exp.Evaluation.Split
@@ -191,6 +198,19 @@ func writeMetrics(out string, s *scored) error {
 	}
 	// metrics.json last: a metrics directory with it is complete.
 	return s.report.Write(filepath.Join(out, bundle.FileMetrics))
+}
+
+// splitRecords returns the record list a record split gives to a split name.
+func splitRecords(sp schema.Split, name string) []string {
+	v := map[string]any{"train": sp.Train, "val": sp.Val, "test": sp.Test}[name]
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, r := range list {
+		if s, ok := r.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func recalls(r *eval.Report) string {

@@ -304,6 +304,9 @@ func sameFiles(t *testing.T, what, got, want string) {
 // TestIntegration runs the three steps of trials of the ECG example against
 // real servers, twice, and reads everything back.
 func TestIntegration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
 	srv := startServers(t)
 	c := newChain(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

@@ -228,7 +228,7 @@ func trackMetrics(o outcome, start time.Time) []tracking.Metric {
 		ms = append(ms, tracking.Metric{Key: p.Name, Value: tracking.Float(p.Value), Timestamp: tracking.Int64(tracking.Millis(p.Time)), Step: tracking.Int64(p.Epoch)})
 	}
 	final, _ := o.final()
-	at := tracking.Int64(tracking.Millis(time.Now()))
+	at := tracking.Int64(tracking.Millis(end) + 1)
 	last := tracking.Int64(o.lastEpoch())
 	for _, k := range slices.Sorted(maps.Keys(final)) {
 		ms = append(ms, tracking.Metric{Key: k, Value: tracking.Float(final[k]), Timestamp: at, Step: last})

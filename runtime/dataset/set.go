@@ -155,7 +155,8 @@ func detectRaw(path string) (string, error) {
 // OpenRaw reads the raw data at path with the preprocessing of data (a
 // model's data config) as one split named split. What path holds decides
 // how it is read: a file is a beat CSV, a folder with *.hea headers is WFDB
-// records (all of them: the RECORDS file or every header), any other folder
+// records (those of data.source.records, else all of them: the RECORDS file
+// or every header), any other folder
 // is images, either PATH/CLASS/* or PATH/SPLIT/CLASS/*. The layout must
 // agree with data.source.kind: signals (wfdb, csv) read WFDB records or a
 // CSV, images read image folders. data.classes, when set, fixes the label
@@ -201,10 +202,14 @@ func openRaw(ctx context.Context, data schema.Data, path, split string) (*Set, e
 	case SourceWFDB, SourceCSV:
 		var src *signalSource
 		if layout == SourceWFDB {
-			recs, err := listRecords(path)
-			if err != nil {
-				return nil, err
+			recs := data.Source.Records
+			if len(recs) == 0 {
+				var err error
+				if recs, err = listRecords(path); err != nil {
+					return nil, err
+				}
 			}
+			var err error
 			src, err = loadWFDB(ctx, path, map[string][]string{split: recs}, data.Signal, data.Classes)
 			if err != nil {
 				return nil, err
