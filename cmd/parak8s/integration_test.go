@@ -338,6 +338,8 @@ func TestIntegration(t *testing.T) {
 	a := c.trials[0]
 	var runA, digestA, versionA string
 
+	t.Run("RealChain", func(t *testing.T) { testRealChain(t, srv, c) })
+
 	t.Run("Migrate", func(t *testing.T) {
 		setStepEnv(t, map[string]string{step.EnvDatabaseURL: srv.database})
 		_, stderr := mustRun(t, "record", "--migrate")
