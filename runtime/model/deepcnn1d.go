@@ -72,7 +72,7 @@ func (m *deepCNN1D) forward(x *ts.Tensor, train bool) *ts.Tensor {
 			if len(m.norms[i]) > 0 {
 				h = swap(h, m.norms[i][j].ForwardT(h, train))
 			}
-			h.MustRelu_()
+			h = h.MustRelu(true)
 		}
 		if p := m.pool[i]; p > 1 {
 			h = h.MustMaxPool1d([]int64{p}, []int64{p}, []int64{0}, []int64{1}, false, true)
@@ -90,8 +90,7 @@ func (m *deepCNN1D) forward(x *ts.Tensor, train bool) *ts.Tensor {
 		f.MustDrop()
 		h = joined
 	}
-	h = swap(h, m.hidden.Forward(h))
-	h.MustRelu_()
+	h = swap(h, m.hidden.Forward(h)).MustRelu(true)
 	if m.dropout > 0 && train {
 		h = swap(h, ts.MustDropout(h, m.dropout, train))
 	}

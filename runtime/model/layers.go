@@ -59,6 +59,12 @@ func linear(p *nn.Path, in, out int64) *nn.Linear {
 // swap returns next after dropping prev: forward passes free every
 // intermediate as soon as the next op has consumed it (finalizers alone let
 // memory grow).
+//
+// Forward passes use out-of-place ops only (h = h.MustRelu(true), not
+// h.MustRelu_()): gotch v0.9.1's in-place methods swap the tensor's C handle
+// for a new one without freeing the old handle, whose reference keeps the
+// storage alive, so an in-place ReLU or add leaks its activation (about 20 MB
+// per training step of the ECG example's network; TestTrainingMemoryIsFlat).
 func swap(prev, next *ts.Tensor) *ts.Tensor {
 	prev.MustDrop()
 	return next

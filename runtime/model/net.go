@@ -42,6 +42,7 @@ type forwarder interface {
 // Net is a network and its parameters.
 type Net struct {
 	spec Spec
+	dev  gotch.Device
 	vs   *nn.VarStore
 	body forwarder
 	// groups maps layer group names accepted by Freeze ("stem", "head") to
@@ -49,14 +50,19 @@ type Net struct {
 	groups map[string][]string
 }
 
-// New builds a network with freshly initialised parameters on the CPU. Seed
-// libtorch first (Seed) for reproducible weights.
+// Device returns the device networks are built on: the first CUDA device when
+// libtorch has one (a GPU image, linked with libtorch_cuda), else the CPU.
+func Device() gotch.Device { return gotch.CudaIfAvailable() }
+
+// New builds a network with freshly initialised parameters on Device().
+// Seed libtorch first (Seed) for reproducible weights.
 func New(spec Spec) (*Net, error) {
 	if spec.Classes < 2 {
 		return nil, fmt.Errorf("building model: %d classes, want at least 2", spec.Classes)
 	}
-	vs := nn.NewVarStore(gotch.CPU)
-	n := &Net{spec: spec, vs: vs}
+	dev := Device()
+	vs := nn.NewVarStore(dev)
+	n := &Net{spec: spec, vs: vs, dev: dev}
 	var err error
 	switch spec.Model.Kind {
 	case "deepcnn1d":
@@ -86,14 +92,25 @@ func (n *Net) Close() { n.vs.Destroy() }
 // train selects batch statistics and dropout.
 func (n *Net) Forward(x *ts.Tensor, train bool) *ts.Tensor { return n.body.forward(x, train) }
 
-// Batch makes the input tensor of n flat samples.
+// Device returns the device the network lives on.
+func (n *Net) Device() gotch.Device { return n.dev }
+
+// Tensor copies Go values to a tensor on the network's device.
+func (n *Net) Tensor(v any) *ts.Tensor {
+	t := ts.MustOfSlice(v)
+	if n.dev == gotch.CPU {
+		return t
+	}
+	return t.MustTo(n.dev, true)
+}
+
+// Batch makes the input tensor of n flat samples on the network's device.
 func (n *Net) Batch(x []float32, samples int) (*ts.Tensor, error) {
 	size := n.spec.SampleSize()
 	if len(x) != samples*size {
 		return nil, fmt.Errorf("batch of %d values for %d samples of %d", len(x), samples, size)
 	}
-	t := ts.MustOfSlice(x)
-	return t.MustView([]int64{int64(samples), int64(size)}, true), nil
+	return n.Tensor(x).MustView([]int64{int64(samples), int64(size)}, true), nil
 }
 
 // Probs returns the softmax scores [n × Classes] of n flat samples, computed
@@ -117,7 +134,7 @@ func (n *Net) Probs(x []float32, samples, batch int) ([]float32, error) {
 			}
 			logits := n.Forward(in, false)
 			in.MustDrop()
-			p := logits.MustSoftmax(1, gotch.Float, true)
+			p := logits.MustSoftmax(1, gotch.Float, true).MustTo(gotch.CPU, true)
 			out = append(out, p.Vals().([]float32)...)
 			p.MustDrop()
 		}

@@ -86,20 +86,18 @@ func newResNet(p *nn.Path, spec Spec) (forwarder, map[string][]string, error) {
 
 func (b *basicBlock) forward(x *ts.Tensor, train bool) *ts.Tensor {
 	h := b.conv1.Forward(x)
-	h = swap(h, b.bn1.ForwardT(h, train))
-	h.MustRelu_()
+	h = swap(h, b.bn1.ForwardT(h, train)).MustRelu(true)
 	h = swap(h, b.conv2.Forward(h))
 	h = swap(h, b.bn2.ForwardT(h, train))
 	if b.down != nil {
 		s := b.down.Forward(x)
 		s = swap(s, b.downBN.ForwardT(s, train))
-		h.MustAdd_(s)
+		h = h.MustAdd(s, true)
 		s.MustDrop()
 	} else {
-		h.MustAdd_(x)
+		h = h.MustAdd(x, true)
 	}
-	h.MustRelu_()
-	return h
+	return h.MustRelu(true)
 }
 
 func (m *resNet) forward(x *ts.Tensor, train bool) *ts.Tensor {
@@ -107,8 +105,7 @@ func (m *resNet) forward(x *ts.Tensor, train bool) *ts.Tensor {
 	v := x.MustView([]int64{b, m.channels, m.height, m.width}, false)
 	h := m.conv1.Forward(v)
 	v.MustDrop()
-	h = swap(h, m.bn1.ForwardT(h, train))
-	h.MustRelu_()
+	h = swap(h, m.bn1.ForwardT(h, train)).MustRelu(true)
 	if m.maxPool {
 		h = h.MustMaxPool2d([]int64{3, 3}, []int64{2, 2}, []int64{1, 1}, []int64{1, 1}, false, true)
 	}

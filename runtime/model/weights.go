@@ -22,14 +22,16 @@ func (n *Net) Weights() Weights {
 	for _, name := range n.names() {
 		t := vars[name]
 		w := bundle.Tensor{Name: name, Shape: t.MustSize()}
-		switch t.DType() {
+		c := t.MustTo(gotch.CPU, false)
+		switch c.DType() {
 		case gotch.Int64:
-			w.DType, w.I64 = "I64", t.Vals().([]int64)
+			w.DType, w.I64 = "I64", c.Vals().([]int64)
 		default:
-			f := t.MustTotype(gotch.Float, false)
+			f := c.MustTotype(gotch.Float, false)
 			w.DType, w.F32 = "F32", f.Vals().([]float32)
 			f.MustDrop()
 		}
+		c.MustDrop()
 		out = append(out, w)
 	}
 	return out
@@ -81,9 +83,9 @@ func (n *Net) SetWeights(w Weights, opts LoadOptions) (LoadReport, error) {
 			var src *ts.Tensor
 			switch {
 			case t.DType == "I64" && v.DType() == gotch.Int64:
-				src = ts.MustOfSlice(t.I64)
+				src = n.Tensor(t.I64)
 			case t.DType == "F32" && v.DType() != gotch.Int64:
-				src = ts.MustOfSlice(t.F32)
+				src = n.Tensor(t.F32)
 			default:
 				err = fmt.Errorf("tensor %s: dtype %s does not fit %v", t.Name, t.DType, v.DType())
 				return

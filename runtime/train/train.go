@@ -168,7 +168,7 @@ func newRun(t Trial, opts Options) (*run, error) {
 			cw[i] = 1
 		}
 	}
-	r.weights = ts.MustOfSlice(cw)
+	r.weights = net.Tensor(cw)
 	r.smooth = tr.Loss.LabelSmoothing
 
 	ld := exp.Data.Loader
@@ -342,7 +342,7 @@ func (r *run) step(b *loader.Batch) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	y := ts.MustOfSlice(b.Y)
+	y := r.net.Tensor(b.Y)
 	logits := r.net.Forward(x, true)
 	loss := logits.MustCrossEntropyLoss(y, r.weights, 1, -100, r.smooth, true)
 	r.opt.MustZeroGrad()
