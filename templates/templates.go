@@ -67,9 +67,6 @@ func Template(k step.Kind, in Input) (wfv1.Template, error) {
 			LabelExperiment: exp.Name,
 			LabelStep:       string(k),
 		}},
-		Inputs: wfv1.Inputs{
-			Artifacts: []wfv1.Artifact{{Name: step.ArtifactConfig, Path: step.PathConfig}},
-		},
 	}
 	retry, err := retryStrategy(exp.Workflow, k == step.Train)
 	if err != nil {
@@ -82,28 +79,36 @@ func Template(k step.Kind, in Input) (wfv1.Template, error) {
 	}
 	t.ActiveDeadlineSeconds = &intstr.IntOrString{Type: intstr.Int, IntVal: int32(deadline)}
 
+	cmd, err := StepCommand(k, in)
+	if err != nil {
+		return t, err
+	}
 	c := &corev1.Container{
-		Image:           in.StepImage,
+		Image:           cmd.Image,
 		ImagePullPolicy: corev1.PullPolicy(exp.Images.PullPolicy),
 		Command:         []string{step.Program},
-		Args:            []string{string(k), step.FlagConfig, step.PathConfig},
-		Env: []corev1.EnvVar{
-			{Name: step.EnvExperiment, Value: exp.Name},
-		},
+		Args:            cmd.Args,
 		SecurityContext: containerSecurity(),
+	}
+	for _, e := range cmd.Env {
+		if e.Secret != nil {
+			c.Env = append(c.Env, secretEnv(e.Name, *e.Secret))
+			continue
+		}
+		c.Env = append(c.Env, corev1.EnvVar{Name: e.Name, Value: e.Value})
+	}
+	t.Inputs.Artifacts = artifacts(cmd.Inputs)
+	for _, p := range cmd.Params {
+		t.Inputs.Parameters = append(t.Inputs.Parameters, wfv1.Parameter{Name: p})
+	}
+	if len(cmd.Outputs) > 0 {
+		t.Outputs.Artifacts = artifacts(cmd.Outputs)
+	}
+	for _, r := range cmd.Results {
+		t.Outputs.Parameters = append(t.Outputs.Parameters, wfv1.Parameter{Name: r.Name, ValueFrom: &wfv1.ValueFrom{Path: r.Path}})
 	}
 	if k == step.Prepare {
 		t.Metadata.Labels[LabelData] = input(ParamShort)
-		t.Inputs.Parameters = append(t.Inputs.Parameters, wfv1.Parameter{Name: ParamDataKey}, wfv1.Parameter{Name: ParamShort})
-		c.Args = append(c.Args, step.FlagDataKey, input(ParamDataKey))
-		for _, p := range in.Swept {
-			if step.PreparePath(p) {
-				t.Inputs.Parameters = append(t.Inputs.Parameters, wfv1.Parameter{Name: ParamName(p)})
-				c.Args = append(c.Args, step.FlagSet, p+"="+input(ParamName(p)))
-			}
-		}
-		c.Args = append(c.Args, step.FlagOut, step.PathDataset)
-		t.Outputs.Artifacts = []wfv1.Artifact{{Name: step.ArtifactDataset, Path: step.PathDataset}}
 		c.Resources = requests("1", "4Gi")
 		if in.Memoize {
 			t.Memoize = &wfv1.Memoize{
@@ -116,32 +121,13 @@ func Template(k step.Kind, in Input) (wfv1.Template, error) {
 		return t, nil
 	}
 
-	// Trial steps: every one recomputes the trial's config from the
-	// experiment and the swept values, and checks it against the trial id.
 	t.Metadata.Labels[LabelTrial] = input(ParamShort)
-	t.Inputs.Parameters = append(t.Inputs.Parameters, wfv1.Parameter{Name: ParamTrial}, wfv1.Parameter{Name: ParamShort})
-	c.Env = append(c.Env, corev1.EnvVar{Name: step.EnvTrial, Value: input(ParamTrial)})
-	c.Args = append(c.Args, step.FlagTrial, input(ParamTrial), step.FlagImage, in.TrainImage)
-	for _, p := range in.Swept {
-		t.Inputs.Parameters = append(t.Inputs.Parameters, wfv1.Parameter{Name: ParamName(p)})
-		c.Args = append(c.Args, step.FlagSet, p+"="+input(ParamName(p)))
-	}
-	art := func(name, path string) wfv1.Artifact { return wfv1.Artifact{Name: name, Path: path} }
-	param := func(name string) wfv1.Parameter { return wfv1.Parameter{Name: name} }
-	out := func(name string) wfv1.Parameter {
-		return wfv1.Parameter{Name: name, ValueFrom: &wfv1.ValueFrom{Path: step.PathOut + "/" + name}}
-	}
 	switch k {
 	case step.Train:
-		c.Image = in.TrainImage
-		t.Inputs.Artifacts = append(t.Inputs.Artifacts, art(step.ArtifactDataset, step.PathDataset))
-		c.Args = append(c.Args, step.FlagData, step.PathDataset, step.FlagCheckpoint, step.PathCheckpoint, step.FlagOut, step.PathModel)
-		t.Outputs.Artifacts = []wfv1.Artifact{art(step.ArtifactModel, step.PathModel)}
 		c.Resources, err = trainResources(exp.Resources)
 		if err != nil {
 			return t, err
 		}
-		c.Env = append(c.Env, corev1.EnvVar{Name: step.EnvThreads, Value: fmt.Sprint(threads(exp))})
 		t.NodeSelector = exp.Resources.NodeSelector
 		t.Tolerations = tolerations(exp.Resources.Tolerations)
 		t.PriorityClassName = exp.Resources.PriorityClass
@@ -154,45 +140,29 @@ func Template(k step.Kind, in Input) (wfv1.Template, error) {
 		t.Volumes = []corev1.Volume{vol}
 		c.VolumeMounts = []corev1.VolumeMount{mount}
 	case step.Evaluate:
-		t.Inputs.Artifacts = append(t.Inputs.Artifacts, art(step.ArtifactDataset, step.PathDataset), art(step.ArtifactModel, step.PathModel))
-		c.Args = append(c.Args, step.FlagModel, step.PathModel, step.FlagData, step.PathDataset, step.FlagOut, step.PathMetrics)
-		t.Outputs.Artifacts = []wfv1.Artifact{art(step.ArtifactMetrics, step.PathMetrics)}
 		c.Resources = requests("1", "4Gi")
-	case step.Track:
-		t.Inputs.Artifacts = append(t.Inputs.Artifacts, art(step.ArtifactModel, step.PathModel), art(step.ArtifactMetrics, step.PathMetrics))
-		c.Args = append(c.Args, step.FlagModel, step.PathModel, step.FlagMetrics, step.PathMetrics, step.FlagOut, step.PathOut)
-		t.Outputs.Parameters = []wfv1.Parameter{out(step.OutRunID)}
-		c.Env = append(c.Env, trackingEnv(exp)...)
-		c.Resources = requests(lightCPU, lightMemory)
 	case step.Publish:
-		t.Inputs.Artifacts = append(t.Inputs.Artifacts, art(step.ArtifactModel, step.PathModel), art(step.ArtifactMetrics, step.PathMetrics))
-		t.Inputs.Parameters = append(t.Inputs.Parameters, param(step.OutRunID))
-		c.Args = append(c.Args, step.FlagModel, step.PathModel, step.FlagMetrics, step.PathMetrics, step.FlagRunID, input(step.OutRunID), step.FlagOut, step.PathOut)
-		t.Outputs.Parameters = []wfv1.Parameter{out(step.OutDigest)}
-		c.Env = append(c.Env, trackingEnv(exp)...)
-		c.Env = append(c.Env, registryEnv(exp)...)
 		if r := exp.Registry; r != nil && r.Auth != "" {
 			t.Volumes = []corev1.Volume{{Name: "docker-config", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 				SecretName: r.Auth,
 				Items:      []corev1.KeyToPath{{Key: ".dockerconfigjson", Path: "config.json"}},
 			}}}}
 			c.VolumeMounts = []corev1.VolumeMount{{Name: "docker-config", MountPath: step.PathDocker, ReadOnly: true}}
-			c.Env = append(c.Env, corev1.EnvVar{Name: step.EnvDockerConfig, Value: step.PathDocker})
 		}
 		c.Resources = requests(lightCPU, lightMemory)
-	case step.Record:
-		t.Inputs.Artifacts = append(t.Inputs.Artifacts, art(step.ArtifactMetrics, step.PathMetrics))
-		t.Inputs.Parameters = append(t.Inputs.Parameters, param(step.OutRunID), param(step.OutDigest))
-		c.Args = append(c.Args, step.FlagMetrics, step.PathMetrics, step.FlagRunID, input(step.OutRunID), step.FlagDigest, input(step.OutDigest))
-		if r := exp.Results; r != nil {
-			c.Env = append(c.Env, secretEnv(step.EnvDatabaseURL, r.DSN))
-		}
+	default: // track, record
 		c.Resources = requests(lightCPU, lightMemory)
-	default:
-		return t, fmt.Errorf("no template for step kind %q", k)
 	}
 	t.Container = c
 	return t, nil
+}
+
+func artifacts(as []Artifact) []wfv1.Artifact {
+	out := make([]wfv1.Artifact, len(as))
+	for i, a := range as {
+		out[i] = wfv1.Artifact{Name: a.Name, Path: a.Path}
+	}
+	return out
 }
 
 // MemoKey is prepare's cache key: the data key and a hash of the image that
@@ -202,7 +172,7 @@ func MemoKey(dataKey, image string) string {
 	return dataKey + "-" + step.Short(hex.EncodeToString(h[:]))
 }
 
-func input(name string) string { return "{{inputs.parameters." + name + "}}" }
+func input(name string) string { return Placeholder(name) }
 
 // threads is the libtorch thread count: training.threads, else the CPU
 // request rounded up.
@@ -217,44 +187,45 @@ func threads(exp schema.Experiment) int {
 	return int(math.Max(1, math.Ceil(float64(q.MilliValue())/1000)))
 }
 
-func trackingEnv(exp schema.Experiment) []corev1.EnvVar {
+func trackingEnv(exp schema.Experiment) []Env {
 	t := exp.Tracking
 	if t == nil {
 		return nil
 	}
-	var env []corev1.EnvVar
+	var env []Env
 	if t.URI != "" {
-		env = append(env, corev1.EnvVar{Name: step.EnvMLflowURI, Value: t.URI})
+		env = append(env, Env{Name: step.EnvMLflowURI, Value: t.URI})
 	}
 	name := t.Experiment
 	if name == "" {
 		name = exp.Name
 	}
-	env = append(env, corev1.EnvVar{Name: step.EnvMLflowExperiment, Value: name})
+	env = append(env, Env{Name: step.EnvMLflowExperiment, Value: name})
 	for _, s := range []struct {
 		name string
 		ref  *schema.SecretRef
 	}{{step.EnvMLflowToken, t.Token}, {step.EnvMLflowUsername, t.Username}, {step.EnvMLflowPassword, t.Password}} {
 		if s.ref != nil {
-			env = append(env, secretEnv(s.name, *s.ref))
+			ref := *s.ref
+			env = append(env, Env{Name: s.name, Secret: &ref})
 		}
 	}
 	return env
 }
 
-func registryEnv(exp schema.Experiment) []corev1.EnvVar {
+func registryEnv(exp schema.Experiment) []Env {
 	r := exp.Registry
 	if r == nil {
 		return nil
 	}
-	env := []corev1.EnvVar{{Name: step.EnvRegistry, Value: r.Repository}}
+	env := []Env{{Name: step.EnvRegistry, Value: r.Repository}}
 	if r.Model != "" {
-		env = append(env, corev1.EnvVar{Name: step.EnvRegisteredModel, Value: r.Model})
+		env = append(env, Env{Name: step.EnvRegisteredModel, Value: r.Model})
 	}
 	if r.When != "" {
-		env = append(env, corev1.EnvVar{Name: step.EnvPushCondition, Value: r.When})
+		env = append(env, Env{Name: step.EnvPushCondition, Value: r.When})
 	}
-	return append(env, corev1.EnvVar{Name: step.EnvPushAlias, Value: r.Alias})
+	return append(env, Env{Name: step.EnvPushAlias, Value: r.Alias})
 }
 
 func secretEnv(name string, ref schema.SecretRef) corev1.EnvVar {
@@ -309,24 +280,35 @@ func tolerations(ts []schema.Toleration) []corev1.Toleration {
 }
 
 func retryStrategy(w schema.Workflow, avoidNode bool) (*wfv1.RetryStrategy, error) {
-	if w.Retries == 0 {
-		return nil, nil
+	rp, err := RetryPolicy(w)
+	if err != nil || rp.Limit == 0 {
+		return nil, err
 	}
-	if _, err := time.ParseDuration(w.Backoff); err != nil {
-		return nil, fmt.Errorf("workflow.backoff: %w", err)
-	}
-	two := intstr.FromInt32(2)
-	limit := intstr.FromInt32(int32(w.Retries))
+	factor := intstr.FromInt32(int32(rp.Factor))
+	limit := intstr.FromInt32(int32(rp.Limit))
 	r := &wfv1.RetryStrategy{
 		Limit:       &limit,
-		RetryPolicy: wfv1.RetryPolicy(w.RetryPolicy),
-		Backoff:     &wfv1.Backoff{Duration: w.Backoff, Factor: &two, MaxDuration: "1h"},
+		RetryPolicy: wfv1.RetryPolicy(rp.Policy),
+		Backoff:     &wfv1.Backoff{Duration: w.Backoff, Factor: &factor, MaxDuration: shortDuration(rp.MaxDuration)},
 	}
 	if avoidNode {
 		// A retried train step goes to another node when one is free.
 		r.Affinity = &wfv1.RetryAffinity{NodeAntiAffinity: &wfv1.RetryNodeAntiAffinity{}}
 	}
 	return r, nil
+}
+
+// shortDuration writes a duration without trailing zero units ("1h", not
+// "1h0m0s").
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // Seconds converts a schema duration to whole seconds.

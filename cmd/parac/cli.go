@@ -63,7 +63,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(compileCmd(stdout, stderr), vetCmd(stdout, stderr), trialsCmd(stdout), schemaCmd(stdout), configCmd(stdout))
+	root.AddCommand(compileCmd(stdout, stderr), vetCmd(stdout, stderr), trialsCmd(stdout), schemaCmd(stdout), configCmd(stdout),
+		runCmd(stdout), planCmd(stdout, stderr), reportCmd(stdout))
 	return root
 }
 

@@ -1,0 +1,609 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"parak8s.dev/parak8s/compiler"
+	"parak8s.dev/parak8s/compiler/plan"
+	"parak8s.dev/parak8s/compiler/spec"
+	"parak8s.dev/parak8s/runtime/bundle"
+	"parak8s.dev/parak8s/runtime/eval"
+	"parak8s.dev/parak8s/runtime/local"
+	"parak8s.dev/parak8s/runtime/step"
+	"parak8s.dev/parak8s/schema"
+	"parak8s.dev/parak8s/templates"
+)
+
+// localFlags are the flags run and plan share.
+type localFlags struct {
+	compiler compiler.Options
+	workdir  string
+	only     []string
+	sets     []string
+	parallel int
+}
+
+func (f *localFlags) register(cmd *cobra.Command) {
+	f.compiler = compiler.DefaultOptions()
+	fl := cmd.Flags()
+	fl.StringVar(&f.compiler.Spec.Experiment, "experiment", "", "only the experiment `NAME` of a package with several")
+	fl.StringVar(&f.workdir, "workdir", local.DefaultWorkDir, "the work `DIR`: datasets, trials, logs")
+	fl.StringArrayVar(&f.only, "only", nil, "only the trial with this id or id `PREFIX` (repeatable)")
+	fl.StringArrayVar(&f.sets, "set", nil, "override a field of the experiment, `PATH=JSON` (repeatable; changes the trial ids)")
+	fl.IntVar(&f.parallel, "parallel", 0, "run at most `N` trials at once (default: the sweep's parallelism)")
+}
+
+// plans loads the spec, applies the --set overrides and plans every
+// experiment in it.
+func (f *localFlags) plans(path string) ([]compiler.Result, error) {
+	if len(f.sets) == 0 {
+		return compiler.Plan(path, f.compiler)
+	}
+	overrides := make([]step.Override, 0, len(f.sets))
+	for _, s := range f.sets {
+		o, err := step.ParseSet(s)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		overrides = append(overrides, o)
+	}
+	specs, err := spec.Load(path, f.compiler.Spec)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]compiler.Result, 0, len(specs))
+	for _, s := range specs {
+		m, err := step.Apply(s.Resolved, overrides)
+		if err != nil {
+			return nil, fmt.Errorf("applying --set to %s: %w", s.Experiment.Name, err)
+		}
+		// The changed experiment is checked against the schema again, as a
+		// spec of its own that exists only in memory.
+		b, err := step.Canonical(m)
+		if err != nil {
+			return nil, fmt.Errorf("applying --set to %s: %w", s.Experiment.Name, err)
+		}
+		virtual := filepath.Join(os.TempDir(), "parac-set", s.Experiment.Name, "experiment.cue")
+		changed, err := spec.Load(virtual, spec.Options{Overlay: map[string][]byte{virtual: b}})
+		if err != nil {
+			// Positions would point into the in-memory file: keep the messages.
+			pos := regexp.MustCompile("^" + regexp.QuoteMeta(virtual) + `:\d+:\d+: `)
+			var msgs []string
+			for _, l := range spec.Lines(err, "") {
+				msgs = append(msgs, pos.ReplaceAllString(l, ""))
+			}
+			if msgs == nil {
+				msgs = []string{err.Error()}
+			}
+			return nil, fmt.Errorf("applying --set to %s: %s", s.Experiment.Name, strings.Join(msgs, "; "))
+		}
+		p, err := plan.Build(changed[0].Experiment, changed[0].Resolved, f.compiler.Plan)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, compiler.Result{Spec: changed[0], Plan: p})
+	}
+	return out, nil
+}
+
+// selectTrials returns the indexes of the trials --only names (all of them
+// without --only).
+func selectTrials(p *plan.Plan, only []string) (map[int]bool, error) {
+	sel := map[int]bool{}
+	for i := range p.Trials {
+		sel[i] = len(only) == 0
+	}
+	for _, prefix := range only {
+		found := false
+		for i, t := range p.Trials {
+			if prefix != "" && strings.HasPrefix(t.ID, prefix) {
+				sel[i], found = true, true
+			}
+		}
+		if !found {
+			return nil, usageError{fmt.Errorf("--only %s: %s has no trial with that id", prefix, p.Experiment.Name)}
+		}
+	}
+	return sel, nil
+}
+
+// volumes are the pod paths the cluster mounts as volumes: the local runner
+// creates them before the step starts.
+var volumes = []string{step.PathCheckpoint}
+
+// localGraph lays out the plan's DAG as local processes. The steps and
+// their dependencies are plan.Nodes; each step's command line is
+// templates.StepCommand, the one the Argo templates are made of, with the
+// unit's local folders in place of the pod paths and the trial's values in
+// place of the template parameters, as Argo fills them in from the fan-out's
+// items. Output parameters (track's run id, publish's digest) are read from
+// the files the steps write when the steps that need them start.
+// lookupEnv is the user's environment: MLFLOW_TRACKING_URI set there wins
+// over the spec's tracking.uri; secrets come from there.
+func localGraph(p *plan.Plan, l local.Layout, selected map[int]bool, lookupEnv func(string) (string, bool)) (*local.Graph, error) {
+	exp := p.Experiment
+	in := templates.Input{Experiment: exp, Swept: p.Params, StepImage: p.StepImage, TrainImage: p.TrainImage}
+	cmds := map[step.Kind]templates.Command{}
+	for _, k := range step.Kinds() {
+		c, err := templates.StepCommand(k, in)
+		if err != nil {
+			return nil, err
+		}
+		cmds[k] = c
+	}
+	policy, err := localPolicy(exp)
+	if err != nil {
+		return nil, err
+	}
+	g := &local.Graph{Policy: policy}
+	needed := map[int]bool{}
+	for ti, ok := range selected {
+		if ok {
+			needed[datasetOf(p, ti)] = true
+		}
+	}
+	datasetUnit := map[int]int{}
+	trialUnit := map[int]int{}
+	for _, n := range p.Nodes() {
+		d := p.Datasets[n.Dataset]
+		ds := l.Dataset(d.Key)
+		params := map[string]string{}
+		paths := map[string]string{
+			step.PathConfig:  l.Config(),
+			step.PathDataset: filepath.Join(ds, local.DirData),
+		}
+		late := map[string]string{}
+		var unit int
+		if n.Kind == step.Prepare {
+			if !needed[n.Dataset] {
+				continue
+			}
+			unit = len(g.Units)
+			datasetUnit[n.Dataset] = unit
+			g.Units = append(g.Units, local.Unit{
+				Kind: "dataset", ID: d.Key, Dir: ds, OnDemand: true,
+				Marker:  filepath.Join(ds, local.FileDone),
+				Outputs: []string{filepath.Join(ds, local.DirData)},
+				Clean:   []string{filepath.Join(ds, local.DirData)},
+			})
+			params[templates.ParamDataKey] = d.Key
+			params[templates.ParamShort] = step.Short(d.Key)
+			for _, o := range p.Trials[d.Trials[0]].Overrides {
+				if step.PreparePath(o.Path) {
+					v, err := step.Canonical(o.Value)
+					if err != nil {
+						return nil, err
+					}
+					params[templates.ParamName(o.Path)] = string(v)
+				}
+			}
+		} else {
+			if !selected[n.Trial] {
+				continue
+			}
+			t := p.Trials[n.Trial]
+			td := l.Trial(t.ID)
+			for pod, dir := range map[string]string{
+				step.PathModel: local.DirModel, step.PathMetrics: local.DirMetrics,
+				step.PathCheckpoint: local.DirCheckpoints, step.PathOut: local.DirOut,
+			} {
+				paths[pod] = filepath.Join(td, dir)
+			}
+			u, ok := trialUnit[n.Trial]
+			if !ok {
+				u = len(g.Units)
+				trialUnit[n.Trial] = u
+				info, err := json.MarshalIndent(local.TrialInfo{ID: t.ID, Experiment: exp.Name, DataKey: t.DataKey, Label: t.Label(), Overrides: t.Overrides}, "", "  ")
+				if err != nil {
+					return nil, err
+				}
+				g.Units = append(g.Units, local.Unit{
+					Kind: "trial", ID: t.ID, Label: t.Label(), Dir: td,
+					Files:   map[string][]byte{local.FileTrial: append(info, '\n')},
+					Marker:  filepath.Join(td, local.FileDone),
+					Outputs: local.TrialOutputs(td),
+					Clean:   []string{paths[step.PathModel], paths[step.PathMetrics], paths[step.PathCheckpoint], paths[step.PathOut]},
+				})
+			}
+			unit = u
+			params[templates.ParamTrial] = t.ID
+			params[templates.ParamShort] = t.Short()
+			for _, o := range t.Overrides {
+				v, err := step.Canonical(o.Value)
+				if err != nil {
+					return nil, err
+				}
+				params[templates.ParamName(o.Path)] = string(v)
+			}
+			// Output parameters of the trial's other steps: read late.
+			for _, k := range step.TrialKinds() {
+				for _, r := range cmds[k].Results {
+					ph := templates.Placeholder(r.Name)
+					params[r.Name] = ph
+					lp, err := localPath(r.Path, paths)
+					if err != nil {
+						return nil, err
+					}
+					late[ph] = lp
+				}
+			}
+		}
+		c := cmds[n.Kind]
+		dir := g.Units[unit].Dir
+		s := local.Step{
+			Name: n.Name, Kind: string(n.Kind), Unit: unit, Deps: n.Deps,
+			Log:    filepath.Join(dir, local.DirLogs, string(n.Kind)+".log"),
+			Marker: filepath.Join(dir, local.DirLogs, string(n.Kind)+".done"),
+		}
+		for _, a := range c.Args {
+			if a == step.Root || strings.HasPrefix(a, step.Root+"/") {
+				lp, err := localPath(a, paths)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", n.Name, err)
+				}
+				if contains(volumes, a) {
+					s.Mkdir = append(s.Mkdir, lp)
+				}
+				a = lp
+			}
+			v, err := templates.Substitute(a, params)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", n.Name, err)
+			}
+			s.Args = append(s.Args, v)
+		}
+		for _, e := range c.Env {
+			if e.Secret != nil || e.Mounted {
+				continue // the user's own environment has it, or not
+			}
+			if _, set := lookupEnv(e.Name); set && e.Name == step.EnvMLflowURI {
+				continue
+			}
+			v, err := templates.Substitute(e.Value, params)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", n.Name, err)
+			}
+			s.Env = append(s.Env, e.Name+"="+v)
+		}
+		for ph, file := range late {
+			if usesPlaceholder(s, ph) {
+				if s.Late == nil {
+					s.Late = map[string]string{}
+				}
+				s.Late[ph] = file
+			}
+		}
+		for _, a := range append(append([]templates.Artifact(nil), c.Outputs...), c.Results...) {
+			lp, err := localPath(a.Path, paths)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", n.Name, err)
+			}
+			s.Outputs = append(s.Outputs, lp)
+		}
+		g.Steps = append(g.Steps, s)
+	}
+	return g, nil
+}
+
+func datasetOf(p *plan.Plan, trial int) int {
+	for di, d := range p.Datasets {
+		if contains(d.Trials, trial) {
+			return di
+		}
+	}
+	return -1
+}
+
+func contains[T comparable](s []T, v T) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func usesPlaceholder(s local.Step, ph string) bool {
+	for _, a := range append(append([]string(nil), s.Args...), s.Env...) {
+		if strings.Contains(a, ph) {
+			return true
+		}
+	}
+	return false
+}
+
+// localPath maps a pod path to its local folder, or to a file inside it.
+func localPath(pod string, paths map[string]string) (string, error) {
+	if p, ok := paths[pod]; ok {
+		return p, nil
+	}
+	for prefix, dir := range paths {
+		if rest, ok := strings.CutPrefix(pod, prefix+"/"); ok {
+			return filepath.Join(dir, filepath.FromSlash(rest)), nil
+		}
+	}
+	return "", fmt.Errorf("no local folder for the pod path %s", pod)
+}
+
+// localPolicy is the workflow's retry strategy, deadlines and parallelism.
+func localPolicy(exp schema.Experiment) (local.Policy, error) {
+	w := exp.Workflow
+	rp, err := templates.RetryPolicy(w)
+	if err != nil {
+		return local.Policy{}, err
+	}
+	stepDeadline, err := time.ParseDuration(w.StepDeadline)
+	if err != nil {
+		return local.Policy{}, fmt.Errorf("workflow.stepDeadline: %w", err)
+	}
+	active, err := time.ParseDuration(w.ActiveDeadline)
+	if err != nil {
+		return local.Policy{}, fmt.Errorf("workflow.activeDeadline: %w", err)
+	}
+	pol := local.Policy{
+		Retry:       local.Retry{Limit: rp.Limit, Policy: rp.Policy, Backoff: rp.Backoff, Factor: rp.Factor, MaxDuration: rp.MaxDuration},
+		StepTimeout: stepDeadline,
+		Timeout:     active,
+	}
+	if sw := exp.Sweep; sw != nil {
+		pol.Parallelism = sw.Parallelism
+	}
+	return pol, nil
+}
+
+// capParallel applies --parallel to the sweep's parallelism.
+func capParallel(pol *local.Policy, n int) {
+	if n > 0 && (pol.Parallelism == 0 || n < pol.Parallelism) {
+		pol.Parallelism = n
+	}
+}
+
+// findProgram finds the step program: --parak8s, else next to parac, else
+// in $PATH.
+func findProgram(flag string) (string, error) {
+	if flag != "" {
+		p, err := exec.LookPath(flag)
+		if err != nil {
+			return "", fmt.Errorf("finding the step program: --parak8s %s: %w", flag, err)
+		}
+		return p, nil
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), step.Program)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath(step.Program); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("finding the step program: no %s next to parac or in $PATH (build it with make build, or pass --parak8s PATH)", step.Program)
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func runCmd(stdout io.Writer) *cobra.Command {
+	var f localFlags
+	var program string
+	var force bool
+	grace := local.DefaultOptions().Grace
+	cmd := &cobra.Command{
+		Use:   "run FILE|DIR",
+		Short: "Run a spec's trials on this machine, as the compiled workflow would on a cluster",
+		Long: `Run executes the plan parac compile emits — the same DAG, the same step
+programs with the same arguments and artifacts — as local processes of the
+step program parak8s: prepare once per dataset, then per trial train,
+evaluate, track, publish and record, at most the sweep's parallelism (or
+--parallel) trials at once, with the workflow's retries and deadlines.
+
+Everything lands in the work directory (--workdir, default .parak8s):
+EXPERIMENT/trials/TRIAL/{model,metrics,out,checkpoints,logs} and
+EXPERIMENT/datasets/DATAKEY/{data,logs}. A trial whose done marker and
+outputs are there is not run again (--force runs it); an interrupted trial
+resumes from its last finished step, and train from its checkpoints.
+
+The steps get the environment parac runs in: MLFLOW_TRACKING_URI (it wins
+over the spec's tracking.uri) and DATABASE_URL send track and record to
+those servers; without them the steps keep their records in the trial's
+folder. Ctrl-C stops the steps (SIGTERM, then SIGKILL after --grace); a
+second Ctrl-C kills them at once.`,
+		Args: args1,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := f.plans(args[0])
+			if err != nil {
+				return err
+			}
+			prog, err := findProgram(program)
+			if err != nil {
+				return err
+			}
+			ctx, kill, stop := interrupts()
+			defer stop()
+			var failed error
+			for _, r := range res {
+				err := runExperiment(ctx, r.Plan, &f, local.Options{Program: prog, Force: force, Grace: grace, Kill: kill}, stdout)
+				if errors.Is(err, local.ErrInterrupted) {
+					return err
+				}
+				if err != nil {
+					if !errors.Is(err, local.ErrFailed) && !errors.Is(err, local.ErrDeadline) {
+						return err
+					}
+					failed = err
+				}
+			}
+			return failed
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&program, "parak8s", "", "the step program (default: parak8s next to parac, else in $PATH)")
+	cmd.Flags().BoolVar(&force, "force", false, "run finished trials again")
+	cmd.Flags().DurationVar(&grace, "grace", grace, "how long steps may take to stop after SIGTERM")
+	return cmd
+}
+
+// interrupts returns a context cancelled by the first SIGINT or SIGTERM and
+// a channel closed by the second.
+func interrupts() (context.Context, <-chan struct{}, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	kill := make(chan struct{})
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-sig:
+				n++
+				if n == 1 {
+					cancel()
+				} else {
+					close(kill)
+					return
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return ctx, kill, func() {
+		signal.Stop(sig)
+		close(done)
+		cancel()
+	}
+}
+
+func runExperiment(ctx context.Context, p *plan.Plan, f *localFlags, opts local.Options, stdout io.Writer) error {
+	sel, err := selectTrials(p, f.only)
+	if err != nil {
+		return err
+	}
+	root, err := filepath.Abs(f.workdir)
+	if err != nil {
+		return fmt.Errorf("finding the work dir: %w", err)
+	}
+	l := local.Layout{Root: root, Experiment: p.Experiment.Name}
+	g, err := localGraph(p, l, sel, os.LookupEnv)
+	if err != nil {
+		return fmt.Errorf("planning %s: %w", p.Experiment.Name, err)
+	}
+	capParallel(&g.Policy, f.parallel)
+	g.Lock = filepath.Join(l.Dir(), ".lock")
+	if err := writeConfig(l.Config(), p.Config); err != nil {
+		return err
+	}
+	trials := 0
+	for _, u := range g.Units {
+		if u.Kind == "trial" {
+			trials++
+		}
+	}
+	par := "no limit"
+	if g.Policy.Parallelism > 0 {
+		par = fmt.Sprint(g.Policy.Parallelism)
+	}
+	fmt.Fprintf(stdout, "%s: %s in %s, at most %s at once; work dir %s; step program %s\n",
+		p.Experiment.Name, plural(trials, "trial"), plural(len(g.Units)-trials, "dataset"), par, filepath.Join(f.workdir, p.Experiment.Name), opts.Program)
+	progress := local.NewProgress(stdout, g, isTerminal(stdout))
+	opts.Observer = progress
+	s, err := local.Run(ctx, g, opts)
+	progress.Close()
+	if s.Units != nil {
+		summary(stdout, g, s)
+	}
+	return err
+}
+
+// writeConfig writes the experiment's resolved config: the compiled
+// workflow's config artifact.
+func writeConfig(path string, config []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("writing the config: %w", err)
+	}
+	if err := bundle.WriteFile(path, append(append([]byte(nil), config...), '\n')); err != nil {
+		return fmt.Errorf("writing the config: %w", err)
+	}
+	return nil
+}
+
+// summary prints one line per trial (and per dataset that did not
+// succeed): status, time, accuracy and macro F1, swept values, and for a
+// failure the step, its error and its log.
+func summary(w io.Writer, g *local.Graph, s local.Summary) {
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TRIAL\tSTATUS\tTIME\tACCURACY\tF1\tSWEPT\tNOTE")
+	for i, u := range g.Units {
+		r := s.Units[i]
+		if u.Kind != "trial" && (r.Status == local.StatusDone || r.Status == local.StatusFinished || r.Status == local.StatusUnneeded) {
+			continue
+		}
+		name := step.Short(u.ID)
+		if u.Kind != "trial" {
+			name = u.Kind + " " + name
+		}
+		var acc, f1, took, note string
+		if r.Duration > 0 {
+			took = local.Round(r.Duration).String()
+		}
+		if rep, err := eval.Read(filepath.Join(u.Dir, local.DirMetrics, bundle.FileMetrics)); err == nil && (r.Status == local.StatusDone || r.Status == local.StatusFinished) {
+			acc = fmt.Sprintf("%.4f", rep.Accuracy)
+			if !contains(rep.Undefined, "f1_macro") {
+				f1 = fmt.Sprintf("%.4f", rep.Macro.F1)
+			}
+		}
+		if r.Failed >= 0 {
+			st := s.Steps[r.Failed]
+			note = fmt.Sprintf("%s: %v", g.Steps[r.Failed].Name, st.Err)
+			if st.Attempts > 1 {
+				note += fmt.Sprintf(" (%d attempts)", st.Attempts)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, r.Status, took, acc, f1, u.Label, note)
+	}
+	tw.Flush()
+	counts := map[local.Status]int{}
+	for i, u := range g.Units {
+		if u.Kind == "trial" {
+			counts[s.Units[i].Status]++
+		}
+	}
+	var parts []string
+	for _, st := range []local.Status{local.StatusDone, local.StatusFinished, local.StatusFailed, local.StatusNotRun, local.StatusCancelled} {
+		if counts[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
+		}
+	}
+	fmt.Fprintf(w, "\ntrials: %s · %s\n", strings.Join(parts, ", "), local.Round(s.Elapsed))
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

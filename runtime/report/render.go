@@ -1,0 +1,358 @@
+package report
+
+import (
+	"fmt"
+	"html/template"
+	"math"
+	"sort"
+	"strings"
+
+	"parak8s.dev/parak8s/runtime/eval"
+	"parak8s.dev/parak8s/runtime/step"
+)
+
+type page struct {
+	Experiment string
+	Metric     string
+	Generated  string
+	Lower      bool
+	Params     []string
+	Rows       []row
+	Plots      []template.HTML
+	Trials     []detail
+	Ranked     int
+}
+
+type row struct {
+	Rank                    int
+	Short, ID               string
+	Value                   string
+	Accuracy, F1, AUC       string
+	Epochs, StepsPerSecond  string
+	Swept                   []string
+	Status, RunID, RunURL   string
+	HasMetrics, HasProblems bool
+}
+
+type detail struct {
+	Short, ID, Label, Status string
+	RunID, RunURL            string
+	Problems                 []string
+	Training                 template.HTML
+	TrainingPNG              template.URL
+	ROC                      template.HTML
+	ROCPNG                   template.URL
+	ConfusionPNG             template.URL
+	Confusion                *confusion
+	PerClass                 []classRow
+	Summary                  []kv
+}
+
+type kv struct{ Key, Value string }
+
+type confusion struct {
+	Classes []string
+	Rows    []confusionRow
+}
+
+type confusionRow struct {
+	Class string
+	Cells []cell
+}
+
+type cell struct {
+	N     int
+	Style template.CSS
+}
+
+type classRow struct {
+	Class                              string
+	Precision, Recall, Specificity, F1 string
+	AUC                                string
+	Support                            int
+}
+
+func build(in Input, ts []loaded, opts Options) (page, error) {
+	p := page{Experiment: in.Experiment, Metric: opts.Metric, Lower: lowerIsBetter(opts.Metric)}
+	if !opts.Generated.IsZero() {
+		p.Generated = opts.Generated.Format("2006-01-02 15:04 MST")
+	}
+	for _, path := range in.Params {
+		p.Params = append(p.Params, path[strings.LastIndex(path, ".")+1:])
+	}
+	rank := 0
+	for _, t := range ts {
+		r := row{Short: t.Short, ID: t.ID, Status: t.Status, RunID: t.RunID, RunURL: t.RunURL, HasMetrics: t.Report != nil, HasProblems: len(t.Problems) > 0}
+		if t.HasValue {
+			rank++
+			r.Rank = rank
+			r.Value = fmtv(t.Value, true)
+		}
+		r.Accuracy = metric("accuracy", t)
+		r.F1 = metric("f1_macro", t)
+		r.AUC = metric("auc", t)
+		if m := t.Manifest; m != nil {
+			r.Epochs = fmt.Sprintf("%d/%d", m.BestEpoch, m.Epochs)
+			if m.StepsPerSecond > 0 {
+				r.StepsPerSecond = fmt.Sprintf("%.1f", m.StepsPerSecond)
+			}
+		}
+		r.Swept = swept(in.Params, t.Overrides)
+		p.Rows = append(p.Rows, r)
+		p.Trials = append(p.Trials, detailOf(t))
+	}
+	p.Ranked = rank
+	for _, path := range in.Params {
+		p.Plots = append(p.Plots, sweepPlot(path, ts, opts.Metric))
+	}
+	return p, nil
+}
+
+func metric(name string, t loaded) string {
+	v, ok := Value(name, t.Report, t.Manifest)
+	return fmtv(v, ok)
+}
+
+func fmtv(v float64, ok bool) string {
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("%.4f", v)
+}
+
+// swept returns the trial's value of each swept path, as JSON.
+func swept(params []string, overrides []step.Override) []string {
+	out := make([]string, len(params))
+	for i, path := range params {
+		for _, o := range overrides {
+			if o.Path == path {
+				b, _ := step.Canonical(o.Value)
+				out[i] = string(b)
+			}
+		}
+	}
+	return out
+}
+
+func detailOf(t loaded) detail {
+	d := detail{Short: t.Short, ID: t.ID, Label: t.Label, Status: t.Status, RunID: t.RunID, RunURL: t.RunURL, Problems: t.Problems}
+	// Training curves: drawn from history.json, else the PNG train wrote.
+	if len(t.History.Epochs) > 0 {
+		d.Training = trainingChart(t)
+	} else if t.Training != "" {
+		d.TrainingPNG = template.URL(t.Training)
+	}
+	if r := t.Report; r != nil {
+		if b := r.Binary; b != nil && b.ROC.Defined {
+			c := chart{Title: fmt.Sprintf("ROC, %s (AUC %.4f)", b.PositiveClass, b.AUC), XLabel: "false positive rate", YLabel: "true positive rate", Highlight: -1}
+			var s series
+			s.Name = b.PositiveClass
+			for _, pt := range b.ROC.Points {
+				s.X = append(s.X, pt.FPR)
+				s.Y = append(s.Y, pt.TPR)
+			}
+			c.Series = []series{s, {Name: "chance", X: []float64{0, 1}, Y: []float64{0, 1}}}
+			d.ROC = c.svg()
+		} else if t.ROC != "" {
+			d.ROCPNG = template.URL(t.ROC)
+		}
+		d.Confusion = confusionOf(r.Confusion)
+		for _, m := range r.PerClass {
+			def := func(name string, v float64) string { return fmtv(v, m.Defined(name)) }
+			d.PerClass = append(d.PerClass, classRow{
+				Class: m.Class, Support: m.Support,
+				Precision: def(eval.MetricPrecision, m.Precision), Recall: def(eval.MetricRecall, m.Recall),
+				Specificity: def(eval.MetricSpecificity, m.Specificity), F1: def(eval.MetricF1, m.F1), AUC: def(eval.MetricAUC, m.AUC),
+			})
+		}
+		d.Summary = append(d.Summary, kv{"samples", fmt.Sprint(r.N)}, kv{"accuracy", fmtv(r.Accuracy, true)})
+		for _, name := range []string{"auc", "f1_macro", "precision_macro", "recall_macro", "f1_weighted"} {
+			if v, ok := Value(name, r, nil); ok {
+				d.Summary = append(d.Summary, kv{name, fmtv(v, true)})
+			}
+		}
+	} else if t.Confusion != "" {
+		d.ConfusionPNG = template.URL(t.Confusion)
+	}
+	if m := t.Manifest; m != nil {
+		d.Summary = append(d.Summary, kv{"epochs", fmt.Sprintf("%d (best %d by %s)", m.Epochs, m.BestEpoch, m.Monitor)})
+		if m.StepsPerSecond > 0 {
+			d.Summary = append(d.Summary, kv{"steps/s", fmt.Sprintf("%.1f (%d steps, %d threads)", m.StepsPerSecond, m.Steps, m.Threads)})
+		}
+	}
+	return d
+}
+
+func trainingChart(t loaded) template.HTML {
+	c := chart{Title: "training", XLabel: "epoch", YLabel: "value", Highlight: -1}
+	var xs []float64
+	losses := map[string][]float64{}
+	val := map[string][]float64{}
+	var names []string
+	for _, e := range t.History.Epochs {
+		xs = append(xs, float64(e.Epoch))
+		losses["train loss"] = append(losses["train loss"], e.TrainLoss)
+		losses["val loss"] = append(losses["val loss"], e.ValLoss)
+		for k := range e.Val {
+			if _, ok := val[k]; !ok {
+				names = append(names, k)
+				val[k] = nil
+			}
+		}
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, e := range t.History.Epochs {
+			v, ok := e.Val[k]
+			if !ok {
+				v = math.NaN()
+			}
+			val[k] = append(val[k], v)
+		}
+	}
+	c.Series = append(c.Series, series{Name: "train loss", X: xs, Y: losses["train loss"]}, series{Name: "val loss", X: xs, Y: losses["val loss"]})
+	for _, k := range names {
+		c.Series = append(c.Series, series{Name: "val " + k, X: xs, Y: val[k]})
+	}
+	return c.svg()
+}
+
+func confusionOf(c eval.Confusion) *confusion {
+	out := &confusion{Classes: c.Classes}
+	for i, row := range c.Matrix {
+		total := 0
+		for _, n := range row {
+			total += n
+		}
+		r := confusionRow{Class: c.Classes[i]}
+		for _, n := range row {
+			share := 0.0
+			if total > 0 {
+				share = float64(n) / float64(total)
+			}
+			r.Cells = append(r.Cells, cell{N: n, Style: template.CSS(fmt.Sprintf("background: rgba(31,119,180,%.2f)", 0.05+0.85*share))})
+		}
+		out.Rows = append(out.Rows, r)
+	}
+	return out
+}
+
+// sweepPlot is the metric against one swept parameter, one point per
+// trial: a numeric axis (logarithmic when the values span a decade) or
+// one column per distinct value.
+func sweepPlot(path string, ts []loaded, metric string) template.HTML {
+	var xs, ys []float64
+	var labels []string
+	numeric := true
+	for _, t := range ts {
+		if !t.HasValue {
+			continue
+		}
+		for _, o := range t.Overrides {
+			if o.Path != path {
+				continue
+			}
+			b, _ := step.Canonical(o.Value)
+			labels = append(labels, string(b))
+			f, ok := o.Value.(float64)
+			numeric = numeric && ok
+			xs = append(xs, f)
+			ys = append(ys, t.Value)
+		}
+	}
+	c := chart{Title: metric + " by " + path, XLabel: path, YLabel: metric, Points: true, Highlight: -1}
+	if len(ys) > 0 {
+		c.Highlight = 0 // the trials are ranked: the first point is the best
+	}
+	if numeric {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, x := range xs {
+			lo, hi = math.Min(lo, x), math.Max(hi, x)
+		}
+		c.LogX = lo > 0 && hi/lo >= 10
+	} else {
+		var names []string
+		at := map[string]int{}
+		for _, l := range labels {
+			if _, ok := at[l]; !ok {
+				at[l] = len(names)
+				names = append(names, l)
+			}
+		}
+		sort.SliceStable(names, func(i, j int) bool { return names[i] < names[j] })
+		for i, n := range names {
+			at[n] = i
+		}
+		for i, l := range labels {
+			xs[i] = float64(at[l])
+		}
+		c.XNames = names
+	}
+	c.Series = []series{{Name: metric, X: xs, Y: ys}}
+	return c.svg()
+}
+
+var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{{.Experiment}} · ParaK8s report</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f3f3f3; }
+td.l, th.l { text-align: left; }
+.muted { color: #888; }
+.bad { color: #b00; }
+.plots { display: flex; flex-wrap: wrap; gap: 1em; }
+.plots img { width: 460px; }
+details { border-top: 1px solid #ddd; padding: .5em 0; }
+summary { cursor: pointer; font-weight: bold; }
+code { font-size: 90%; }
+</style>
+</head>
+<body>
+<h1>{{.Experiment}}</h1>
+<p>{{len .Rows}} trials, {{.Ranked}} with {{.Metric}}; ranked by <b>{{.Metric}}</b> ({{if .Lower}}lowest{{else}}highest{{end}} first).{{with .Generated}} Generated {{.}}.{{end}}</p>
+
+<h2>Leaderboard</h2>
+<table>
+<tr><th>#</th><th class="l">trial</th><th>{{.Metric}}</th><th>accuracy</th><th>f1 macro</th><th>auc</th><th>epochs</th><th>steps/s</th>{{range .Params}}<th class="l">{{.}}</th>{{end}}<th class="l">status</th><th class="l">MLflow</th></tr>
+{{range .Rows}}<tr>
+<td>{{if .Rank}}{{.Rank}}{{end}}</td>
+<td class="l"><a href="#t-{{.Short}}"><code>{{.Short}}</code></a></td>
+<td><b>{{.Value}}</b></td><td>{{.Accuracy}}</td><td>{{.F1}}</td><td>{{.AUC}}</td><td>{{.Epochs}}</td><td>{{.StepsPerSecond}}</td>
+{{range .Swept}}<td class="l"><code>{{.}}</code></td>{{end}}
+<td class="l{{if .HasProblems}} bad{{end}}">{{.Status}}{{if not .HasMetrics}} <span class="muted">(no metrics)</span>{{end}}</td>
+<td class="l">{{if .RunURL}}<a href="{{.RunURL}}">{{.RunID}}</a>{{else}}{{.RunID}}{{end}}</td>
+</tr>
+{{end}}</table>
+
+{{if .Plots}}<h2>Sweep</h2>
+<div class="plots">{{range .Plots}}<div>{{.}}</div>{{end}}</div>{{end}}
+
+<h2>Trials</h2>
+{{range .Trials}}<details id="t-{{.Short}}">
+<summary><code>{{.Short}}</code> {{.Label}} <span class="muted">{{.Status}}</span></summary>
+<p class="muted"><code>{{.ID}}</code>{{if .RunID}} · MLflow run {{if .RunURL}}<a href="{{.RunURL}}">{{.RunID}}</a>{{else}}{{.RunID}}{{end}}{{end}}</p>
+{{range .Problems}}<p class="bad">{{.}}</p>{{end}}
+{{if .Summary}}<table>{{range .Summary}}<tr><th class="l">{{.Key}}</th><td>{{.Value}}</td></tr>{{end}}</table>{{end}}
+<div class="plots">
+{{if .Training}}<div>{{.Training}}</div>{{else if .TrainingPNG}}<div><img alt="training curves" src="{{.TrainingPNG}}"></div>{{end}}
+{{if .ROC}}<div>{{.ROC}}</div>{{else if .ROCPNG}}<div><img alt="ROC curves" src="{{.ROCPNG}}"></div>{{end}}
+{{if .ConfusionPNG}}<div><img alt="confusion matrix" src="{{.ConfusionPNG}}"></div>{{end}}
+</div>
+{{with .Confusion}}<table>
+<tr><th class="l">true \ predicted</th>{{range .Classes}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr><th class="l">{{.Class}}</th>{{range .Cells}}<td style="{{.Style}}">{{.N}}</td>{{end}}</tr>
+{{end}}</table>{{end}}
+{{if .PerClass}}<table>
+<tr><th class="l">class</th><th>precision</th><th>recall</th><th>specificity</th><th>f1</th><th>auc</th><th>support</th></tr>
+{{range .PerClass}}<tr><td class="l">{{.Class}}</td><td>{{.Precision}}</td><td>{{.Recall}}</td><td>{{.Specificity}}</td><td>{{.F1}}</td><td>{{.AUC}}</td><td>{{.Support}}</td></tr>
+{{end}}</table>{{end}}
+</details>
+{{end}}
+</body>
+</html>
+`))
