@@ -9,7 +9,7 @@ CGO_ENV = $(shell scripts/cgo-env.sh --make)
 # The real data sets (read-only, next to the clone); override to point elsewhere.
 DATA  ?= $(abspath ../shared/data)
 
-.PHONY: help build parac train-ecg train-pneumonia demo test test-short integration fuzz bench golden lint libtorch clean
+.PHONY: help build parac train-ecg train-pneumonia demo test test-short integration fuzz bench bench-train golden lint libtorch clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -35,15 +35,27 @@ train-pneumonia: build ## train the pneumonia example's default config on train,
 	$(BIN)/parak8s train --config out/pneumonia/experiment.json --out out/pneumonia/model --checkpoints out/pneumonia/checkpoints
 	$(BIN)/parak8s evaluate --model out/pneumonia/model --data $(DATA)/pneumoniamnist --split val --out out/pneumonia/metrics
 
-demo: build ## vet and compile both reference experiments into validated Argo workflows under out/
-	@mkdir -p out
-	@for ex in ecg pneumonia; do \
-	  $(BIN)/parac vet examples/$$ex && \
-	  $(BIN)/parac compile examples/$$ex -o out/$$ex.yaml 2>/dev/null && \
-	  echo "examples/$$ex: $$($(BIN)/parac trials examples/$$ex | tail -n +2 | wc -l) trials -> out/$$ex.yaml ($$(wc -c < out/$$ex.yaml) bytes, validated by Argo's validator)" || exit 1; \
-	done
-	@$(BIN)/parac trials examples/ecg | head -6
-	@echo "submit with: argo submit -n argo out/ecg.yaml   (or: $(BIN)/parac compile examples/ecg | argo submit -)"
+# demo: a real, short ECG sweep on this machine (examples/demo: 8 MIT-BIH records, a narrow CNN,
+# 4 trials, 2 at a time; about a minute on 2 cores) and its HTML report. The records come from
+# $(DATA)/mitdb when it has them, else scripts/mitdb.sh downloads them from PhysioNet (sha256
+# checked) into $PARAK8S_CACHE/mitdb (default ~/.cache/parak8s/mitdb). With MLFLOW_TRACKING_URI
+# or DATABASE_URL set the trials also go to those servers. A rerun skips finished trials. The last
+# line printed is the report's path.
+demo: build ## run a real 4-trial ECG sweep with parac run (about a minute on 2 cores); the last line is its HTML report
+	@set -euo pipefail; \
+	records=$$($(BIN)/parac config examples/demo | tr -d ' \n' | sed -n 's/.*"records":\[\([^]]*\)\].*/\1/p' | tr -d '"' | tr ',' ' '); \
+	[ -n "$$records" ] || { echo "demo: examples/demo names no data.source.records"; exit 1; }; \
+	data="$(DATA)/mitdb"; \
+	for r in $$records; do for x in hea dat atr; do [ -f "$(DATA)/mitdb/$$r.$$x" ] || data=; done; done; \
+	if [ -z "$$data" ]; then \
+	  echo "demo: $(DATA)/mitdb lacks the demo's records ($$records); fetching them from PhysioNet"; \
+	  data=$$(scripts/mitdb.sh "$${PARAK8S_CACHE:-$$HOME/.cache/parak8s}/mitdb" $$records); \
+	fi; \
+	echo "$(BIN)/parac run examples/demo --set 'data.source.path=\"$$data\"' --workdir .parak8s --parak8s $(BIN)/parak8s"; \
+	$(BIN)/parac run examples/demo --set "data.source.path=\"$$data\"" --workdir .parak8s --parak8s $(BIN)/parak8s; \
+	mkdir -p out/demo; \
+	$(BIN)/parac report --workdir .parak8s --experiment ecg-demo -o out/demo/report.html; \
+	echo "$(abspath out/demo/report.html)"
 
 test: libtorch ## run every test (starts PostgreSQL, MLflow and a registry for the packages that need them)
 	$(CGO_ENV) $(GO) vet ./...
@@ -79,8 +91,17 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 $(BIN)/cue:
 	GOBIN=$(abspath $(BIN)) $(GO) install cuelang.org/go/cmd/cue@$(CUE_VERSION)
 
-bench: build $(BIN)/cue ## measure parac against cue export and on large sweeps; writes out/bench.json
+bench: build $(BIN)/cue ## measure parac against cue export and on large sweeps, then bench-train; writes out/bench.json
 	$(GO) run ./bench -parac $(BIN)/parac -cue $(BIN)/cue -out out/bench.json
+	@$(MAKE) --no-print-directory bench-train
+
+BENCH_KERAS ?= 1
+bench-train: libtorch ## training steps/s of the ECG model, gotch vs PyTorch (and Keras; BENCH_KERAS=0 skips), WFDB beats/s; merged into out/bench.json
+	$(CGO_ENV) $(GO) build -o $(BIN)/bench-train ./bench/train
+	@py=$$(scripts/torch-venv.sh) || exit 1; keras=; \
+	if [ "$(BENCH_KERAS)" = 1 ]; then keras=$$(scripts/torch-venv.sh --keras) || { echo "bench-train: no Keras/TensorFlow venv; Keras skipped"; keras=; }; fi; \
+	echo "$(BIN)/bench-train -python $$py -keras '$$keras' -mitdb $(DATA)/mitdb -out out/bench.json"; \
+	$(BIN)/bench-train -python "$$py" -keras "$$keras" -mitdb "$(DATA)/mitdb" -out out/bench.json
 
 golden: ## regenerate the examples' golden workflows (review the diff)
 	$(GO) test ./examples -update
