@@ -73,6 +73,11 @@ log() { echo "libtorch.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 [[ "$(uname -s)/$(uname -m)" == "Linux/x86_64" ]] || die "only linux/x86_64 is supported (got $(uname -s)/$(uname -m))"
+if ! command -v unzip >/dev/null && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+  log "installing unzip with apt-get"
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q unzip >&2 \
+    || { apt-get -o DPkg::Lock::Timeout=600 update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q unzip >&2; } || true
+fi
 command -v unzip >/dev/null || die "unzip is required (apt-get install unzip)"
 command -v sha256sum >/dev/null || die "sha256sum is required"
 CC_BIN="${CC:-cc}"
