@@ -6,8 +6,9 @@ CUE_VERSION := v0.17.1
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # cgo flags for the libtorch (gotch) packages; evaluated when used, after `libtorch` ran.
 CGO_ENV = $(shell scripts/cgo-env.sh --make)
-# The real data sets (read-only, next to the clone); override to point elsewhere.
-DATA  ?= $(abspath ../shared/data)
+# The real data sets (read-only): shared/data in the nearest parent folder that has one (the
+# clone sits next to shared/), like the tests' internal/testenv; override to point elsewhere.
+DATA  ?= $(shell d="$(CURDIR)"; while [ "$$d" != / ]; do d=$$(dirname "$$d"); [ -d "$$d/shared/data" ] && { echo "$$d/shared/data"; break; }; done)
 
 .PHONY: help build parac train-ecg train-pneumonia demo test test-short integration fuzz bench bench-train golden lint libtorch clean
 
