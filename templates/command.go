@@ -103,9 +103,10 @@ func StepCommand(k step.Kind, in Input) (Command, error) {
 		c.Inputs = append(c.Inputs, dataset)
 		c.Args = append(c.Args, step.FlagData, step.PathDataset, step.FlagCheckpoint, step.PathCheckpoint, step.FlagOut, step.PathModel)
 		c.Outputs = []Artifact{model}
-		c.Env = append(c.Env, Env{Name: step.EnvThreads, Value: fmt.Sprint(threads(exp))})
+		c.Env = append(c.Env, Env{Name: step.EnvThreads, Value: fmt.Sprint(threads(exp))}, Env{Name: step.EnvOMPWait, Value: "PASSIVE"})
 	case step.Evaluate:
 		c.Inputs = append(c.Inputs, dataset, model)
+		c.Env = append(c.Env, Env{Name: step.EnvOMPWait, Value: "PASSIVE"})
 		c.Args = append(c.Args, step.FlagModel, step.PathModel, step.FlagData, step.PathDataset, step.FlagOut, step.PathMetrics)
 		c.Outputs = []Artifact{metrics}
 	case step.Track:

@@ -56,6 +56,11 @@ const (
 	EnvMLflowPassword   = "MLFLOW_TRACKING_PASSWORD"
 	EnvDatabaseURL      = "DATABASE_URL"
 	EnvDockerConfig     = "DOCKER_CONFIG"
+	// EnvOMPWait is OpenMP's wait policy, set to "PASSIVE" for the libtorch
+	// steps: waiting threads sleep instead of spinning, which otherwise
+	// starves other trials on a shared node (measured: 0.6 → 5.5 steps/s
+	// at load average 5 on 2 cores).
+	EnvOMPWait = "OMP_WAIT_POLICY"
 )
 
 // Artifact names passed between steps.
