@@ -147,7 +147,7 @@ func bench(c config, stdout, stderr io.Writer) error {
 	if c.mitdb == "" {
 		return errors.New("no MIT-BIH data (set -mitdb or PARAK8S_MITDB)")
 	}
-	opt, err := ecgOptions(exp.Data.Signal)
+	opt, err := dataset.ECGOptions(exp.Data.Signal)
 	if err != nil {
 		return err
 	}
@@ -393,31 +393,6 @@ func merge(path string, figs map[string]float64) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
-
-// ecgOptions maps data.signal to ecg.Options as runtime/dataset does.
-func ecgOptions(sig *schema.Signal) (ecg.Options, error) {
-	o := ecg.DefaultOptions()
-	o.Lead, o.Rate, o.Before, o.After, o.RR = sig.Lead, float64(sig.SampleRate), sig.Before, sig.After, sig.RRFeatures
-	switch sig.Recipe {
-	case "window":
-		o.Method = ecg.MethodWindow
-	case "kachuee":
-		o.Method = ecg.MethodKachuee
-	default:
-		return o, fmt.Errorf("data.signal.recipe %q", sig.Recipe)
-	}
-	switch sig.Normalize {
-	case "zscore":
-		o.Normalize = ecg.NormZScore
-	case "minmax":
-		o.Normalize = ecg.NormMinMax
-	case "none":
-		o.Normalize = ecg.NormNone
-	default:
-		return o, fmt.Errorf("data.signal.normalize %q", sig.Normalize)
-	}
-	return o, o.Validate()
 }
 
 func readRecords(dir string) ([]string, error) {

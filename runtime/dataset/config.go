@@ -174,8 +174,8 @@ const (
 	LabelsSymbols = "symbols"
 )
 
-// ecgOptions maps data.signal to runtime/data/ecg options.
-func ecgOptions(sig *schema.Signal) (ecg.Options, error) {
+// ECGOptions maps data.signal to runtime/data/ecg options.
+func ECGOptions(sig *schema.Signal) (ecg.Options, error) {
 	if sig == nil {
 		return ecg.Options{}, fmt.Errorf("data.signal: missing (signal sources need it)")
 	}

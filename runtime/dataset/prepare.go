@@ -64,7 +64,7 @@ func prepare(ctx context.Context, data schema.Data, dir string, opts Options) (_
 	}
 	switch data.Source.Kind {
 	case SourceWFDB, SourceCSV:
-		if _, err := ecgOptions(data.Signal); err != nil {
+		if _, err := ECGOptions(data.Signal); err != nil {
 			return nil, err
 		}
 	case SourceImages:

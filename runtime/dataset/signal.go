@@ -340,7 +340,7 @@ type signalSource struct {
 // loadWFDB reads the records of each split from dir with the preprocessing
 // of sig. parts maps split names to record lists.
 func loadWFDB(ctx context.Context, dir string, parts map[string][]string, sig *schema.Signal, classes []string) (*signalSource, error) {
-	opt, err := ecgOptions(sig)
+	opt, err := ECGOptions(sig)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"parak8s.dev/parak8s/runtime/bundle"
 	"parak8s.dev/parak8s/runtime/step"
 )
 
@@ -578,30 +579,13 @@ func marker(id string) []byte {
 	return []byte(fmt.Sprintf("{\"id\":%q,\"finished\":%q}\n", id, time.Now().UTC().Format(time.RFC3339Nano)))
 }
 
-// writeFile writes b to path through a temporary file and a rename, so a
-// reader (or a rerun) never sees half a file.
+// writeFile writes b to path atomically (bundle.WriteFile), creating its
+// folder, so a reader (or a rerun) never sees half a file.
 func writeFile(path string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return bundle.WriteFile(path, b)
 }
 
 // environ returns base with the variables of add set (KEY=VALUE), replacing
