@@ -166,18 +166,7 @@ func Substitute(s string, params map[string]string) (string, error) {
 }
 
 // Retry is a step's retry policy, as the workflow's retryStrategy states it.
-type Retry struct {
-	// Limit is the number of retries after the first attempt (0: none).
-	Limit int
-	// Policy is workflow.retryPolicy: OnFailure, OnError, Always or
-	// OnTransientError.
-	Policy string
-	// Backoff is the first wait; each further wait is Factor times longer,
-	// and no retry starts later than MaxDuration after the first attempt.
-	Backoff     time.Duration
-	Factor      int
-	MaxDuration time.Duration
-}
+type Retry = step.Retry
 
 // The backoff growth and the time after which a step is not retried.
 const (

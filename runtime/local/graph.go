@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
+
+	"parak8s.dev/parak8s/runtime/step"
 )
 
 // Graph is a DAG of steps grouped into units.
@@ -94,22 +96,8 @@ type Policy struct {
 	StepTimeout, Timeout time.Duration
 }
 
-// Retry is a step's retry strategy.
-type Retry struct {
-	// Limit is the number of retries after the first attempt.
-	Limit int
-	// Policy says which failures are retried: "OnFailure" and "Always"
-	// retry a non-zero exit (and a timed-out attempt), "OnError" and
-	// "Always" a step that could not be started; every policy retries
-	// step.ExitTransient, none step.ExitConfig or step.ExitUsage.
-	Policy string
-	// Backoff is the first wait; each next one is Factor times longer, and
-	// no retry starts later than MaxDuration after the first attempt (0:
-	// no bound).
-	Backoff     time.Duration
-	Factor      int
-	MaxDuration time.Duration
-}
+// Retry is a step's retry strategy (the contract's, see step.Retry).
+type Retry = step.Retry
 
 // Retry policies.
 const (
