@@ -144,6 +144,7 @@ type Training struct {
 	CheckpointEvery int            `json:"checkpointEvery"`
 	Seed            int64          `json:"seed"`
 	Threads         int            `json:"threads"`
+	EMA             float64        `json:"ema"`
 }
 
 // Optimizer mirrors #Optimizer.

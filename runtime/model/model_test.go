@@ -13,6 +13,7 @@ import (
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
 
+	"parak8s.dev/parak8s/runtime/bundle"
 	"parak8s.dev/parak8s/schema"
 )
 
@@ -285,5 +286,51 @@ func TestTrainingMemoryIsFlat(t *testing.T) {
 	t.Logf("resident set grew %d MB over %d steps", grew>>20, steps)
 	if grew > 160<<20 { // glibc arenas move by ±50 MB; the leak grew ~400 MB
 		t.Errorf("resident set grew %d MB over %d training steps", grew>>20, steps)
+	}
+}
+
+func TestEMA(t *testing.T) {
+	n := newNet(t, ecgSpec(0))
+	if _, err := n.NewEMA(1); err == nil {
+		t.Fatal("decay 1 accepted")
+	}
+	e, err := n.NewEMA(0.75)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	before := n.Weights()
+	if got := e.Apply(before); !slices.EqualFunc(got, before, func(a, b bundle.Tensor) bool { return slices.Equal(a.F32, b.F32) }) {
+		t.Fatal("a fresh average differs from the weights")
+	}
+	opt, err := nn.DefaultAdamConfig().Build(n.VarStore(), 0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := n.Batch(ramp(4*n.spec.SampleSize(), 1), 4)
+	y := ts.MustOfSlice([]int64{0, 1, 2, 3})
+	loss := n.Forward(x, true).CrossEntropyForLogits(y)
+	opt.MustZeroGrad()
+	loss.MustBackward()
+	opt.MustStep()
+	e.Update()
+	after := n.Weights()
+	avg := e.Apply(after)
+	// The first update's decay is min(0.75, 2/11).
+	const d = 2.0 / 11
+	moved := 0
+	for i, w := range avg {
+		for j, v := range w.F32 {
+			want := d*before[i].F32[j] + (1-d)*after[i].F32[j]
+			if math.Abs(float64(v-want)) > 1e-5 {
+				t.Fatalf("%s[%d] = %v, want %v", w.Name, j, v, want)
+			}
+			if before[i].F32[j] != after[i].F32[j] {
+				moved++
+			}
+		}
+	}
+	if moved == 0 {
+		t.Fatal("the optimizer step changed nothing")
 	}
 }

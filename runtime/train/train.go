@@ -104,6 +104,7 @@ type run struct {
 	sched   *schedule
 	mon     *monitor
 	best    model.Weights
+	ema     *model.EMA
 	st      state
 	started time.Time
 }
@@ -218,6 +219,12 @@ func newRun(t Trial, opts Options) (*run, error) {
 		r.sched.lr, r.sched.bad = st.LR, st.PlateauBad
 		r.log.Info("resuming from checkpoint", "dir", opts.Checkpoints, "epoch", st.Epoch+1, "batches", st.Batches, "step", st.Step)
 	}
+	if tr.EMA > 0 {
+		// Started from the (resumed) weights: the average is not checkpointed.
+		if r.ema, err = net.NewEMA(tr.EMA); err != nil {
+			return nil, fmt.Errorf("training.ema: %w", err)
+		}
+	}
 	r.log.Info("model", "kind", exp.Model.Kind, "parameters", net.Parameters(), "input", man.Input, "features", man.Features,
 		"train", trainSrc.Len(), "val", len(r.valY), "batches_per_epoch", r.train.NumBatches(), "threads", r.threads, "class_weights", cw)
 	return r, nil
@@ -239,6 +246,9 @@ func all(src loader.Source) ([]float32, []int, error) {
 }
 
 func (r *run) close() {
+	if r.ema != nil {
+		r.ema.Close()
+	}
 	if r.weights != nil {
 		r.weights.MustDrop()
 	}
@@ -348,6 +358,9 @@ func (r *run) step(b *loader.Batch) (float64, error) {
 	r.opt.MustZeroGrad()
 	loss.MustBackward()
 	r.opt.MustStep()
+	if r.ema != nil {
+		r.ema.Update()
+	}
 	v := loss.Float64Values()[0]
 	x.MustDrop()
 	y.MustDrop()
@@ -361,7 +374,21 @@ func (r *run) step(b *loader.Batch) (float64, error) {
 // endEpoch validates, records the epoch, keeps the best weights and steps
 // the plateau schedule.
 func (r *run) endEpoch(lr float64, took time.Duration) error {
+	var cur, scored model.Weights
+	if r.ema != nil {
+		// Validate (and keep, when best) the averaged weights; train on.
+		cur = r.net.Weights()
+		scored = r.ema.Apply(cur)
+		if _, err := r.net.SetWeights(scored, model.LoadOptions{}); err != nil {
+			return err
+		}
+	}
 	val, err := r.validate()
+	if cur != nil {
+		if _, err := r.net.SetWeights(cur, model.LoadOptions{}); err != nil {
+			return err
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -369,7 +396,10 @@ func (r *run) endEpoch(lr float64, took time.Duration) error {
 	r.st.History.Epochs = append(r.st.History.Epochs, e)
 	improved := r.mon.improved(val[r.mon.metric])
 	if improved || r.best == nil {
-		r.best = r.net.Weights()
+		r.best = scored
+		if r.best == nil {
+			r.best = r.net.Weights()
+		}
 		r.st.BestEpoch = r.st.Epoch
 	}
 	r.sched.observe(improved)

@@ -121,7 +121,7 @@ func TestPneumoniaBeatsChance(t *testing.T) {
 		Model: schema.Model{Kind: "resnet", Dropout: 0.1, ResNet: &schema.ResNet{Depth: 18, Width: 8, Stem: "small"}},
 		Training: schema.Training{Epochs: 3, Optimizer: schema.Optimizer{Kind: "adamw", LR: 3e-3, WeightDecay: 1e-4},
 			Schedule: schema.Schedule{Kind: "step", StepEpochs: 2, Gamma: 0.5}, Loss: schema.Loss{Kind: "crossentropy", ClassWeights: "balanced"},
-			CheckpointEvery: 100, Seed: 3, Threads: 2},
+			CheckpointEvery: 100, Seed: 3, Threads: 2, EMA: 0.9},
 		Evaluation: schema.Evaluation{Split: "val"},
 	}
 	set := prepared(t, exp)
