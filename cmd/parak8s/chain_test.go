@@ -19,7 +19,7 @@ import (
 // every step, with real data and real training, against the real servers:
 // prepare → train → evaluate → track → publish → record, with the command
 // lines the compiled workflow gives them. Then it reads everything back.
-func testRealChain(t *testing.T, srv testServers, c *chain) {
+func testRealChain(t *testing.T, srv testServers, c *chain, ml *tracking.Client, store *results.Store) {
 	mitdb := testenv.MITDB(t)
 	ctx := context.Background()
 	exp := step.Clone(c.experiment).(map[string]any)
@@ -72,10 +72,6 @@ func testRealChain(t *testing.T, srv testServers, c *chain) {
 	}
 
 	// MLflow: the run, its per-epoch history and the model's files.
-	ml, err := tracking.New(tracking.Config{TrackingURI: srv.mlflow}, tracking.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
 	run, err := ml.GetRun(ctx, runID)
 	if err != nil {
 		t.Fatal(err)
@@ -111,11 +107,6 @@ func testRealChain(t *testing.T, srv testServers, c *chain) {
 	sameFiles(t, "pulled model", pulled, model)
 
 	// Postgres: the trial's row.
-	store, err := results.Open(ctx, srv.database, results.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
 	rec, err := store.Trial(ctx, r.ID)
 	if err != nil {
 		t.Fatal(err)

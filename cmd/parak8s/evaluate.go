@@ -36,10 +36,14 @@ SPLIT/CLASS/ or CLASS/ directly.
 
 --out ending in .json writes the metrics there; otherwise --out is a directory
 that gets metrics.json, roc.png, confusion.png and predictions.csv.`,
-		Args: cobra.NoArgs,
+		Args: noPositional,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if modelDir == "" || data == "" || out == "" {
-				return usageError{fmt.Errorf("%s, %s and %s are required", step.FlagModel, step.FlagData, step.FlagOut)}
+			if err := requireFlags(
+				[2]string{step.FlagModel, modelDir},
+				[2]string{step.FlagData, data},
+				[2]string{step.FlagOut, out},
+			); err != nil {
+				return err
 			}
 			man, err := bundle.ReadManifest(modelDir)
 			if err != nil {
@@ -59,8 +63,10 @@ that gets metrics.json, roc.png, confusion.png and predictions.csv.`,
 			// Raw WFDB data: every record of PATH (say a held-out record set),
 			// unless --split names a split whose records the model's config lists.
 			exp.Data.Source.Records = nil
-			if split != "" && exp.Data.Split.By == "record" {
-				exp.Data.Source.Records = splitRecords(exp.Data.Split, split)
+			if split != "" {
+				if exp.Data.Source.Records, err = dataset.SplitRecords(exp.Data.Split, split); err != nil {
+					return fmt.Errorf("reading model %s: %w", modelDir, err)
+				}
 			}
 			if split == "" {
 				split = exp.Evaluation.Split
@@ -122,18 +128,14 @@ func score(dir string, man bundle.Manifest, exp schema.Experiment, src loader.So
 	if _, err := net.Load(filepath.Join(dir, bundle.FileWeights), model.LoadOptions{}); err != nil {
 		return nil, err
 	}
-	n, size := src.Len(), src.SampleSize()
-	if n == 0 {
+	if src.Len() == 0 {
 		return nil, fmt.Errorf("no samples")
 	}
-	x := make([]float32, n*size)
-	labels := make([]int, n)
-	for i := 0; i < n; i++ {
-		if labels[i], err = src.Get(i, 0, x[i*size:(i+1)*size]); err != nil {
-			return nil, err
-		}
+	x, labels, err := dataset.ReadAll(src)
+	if err != nil {
+		return nil, err
 	}
-	probs, err := net.Probs(x, n, 512)
+	probs, err := net.Probs(x, len(labels), 512)
 	if err != nil {
 		return nil, err
 	}
@@ -198,19 +200,6 @@ func writeMetrics(out string, s *scored) error {
 	}
 	// metrics.json last: a metrics directory with it is complete.
 	return s.report.Write(filepath.Join(out, bundle.FileMetrics))
-}
-
-// splitRecords returns the record list a record split gives to a split name.
-func splitRecords(sp schema.Split, name string) []string {
-	v := map[string]any{"train": sp.Train, "val": sp.Val, "test": sp.Test}[name]
-	list, _ := v.([]any)
-	out := make([]string, 0, len(list))
-	for _, r := range list {
-		if s, ok := r.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 func recalls(r *eval.Report) string {

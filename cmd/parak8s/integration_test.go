@@ -338,7 +338,7 @@ func TestIntegration(t *testing.T) {
 	a := c.trials[0]
 	var runA, digestA, versionA string
 
-	t.Run("RealChain", func(t *testing.T) { testRealChain(t, srv, c) })
+	t.Run("RealChain", func(t *testing.T) { testRealChain(t, srv, c, ml, store) })
 
 	t.Run("Migrate", func(t *testing.T) {
 		setStepEnv(t, map[string]string{step.EnvDatabaseURL: srv.database})

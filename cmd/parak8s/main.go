@@ -73,6 +73,24 @@ type usageError struct{ error }
 
 func (u usageError) Unwrap() error { return u.error }
 
+// noPositional refuses positional arguments as a usage error.
+func noPositional(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.Name(), args[0])}
+	}
+	return nil
+}
+
+// requireFlags returns a usage error naming the first flag whose value is empty.
+func requireFlags(flags ...[2]string) error {
+	for _, f := range flags {
+		if f[1] == "" {
+			return usageError{fmt.Errorf("%s is required", f[0])}
+		}
+	}
+	return nil
+}
+
 // transientError is a failure worth retrying: a server was unreachable
 // (exit code 75). The step's outputs are kept for the rerun.
 type transientError struct{ error }

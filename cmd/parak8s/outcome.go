@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
-
 	"parak8s.dev/parak8s/runtime/bundle"
 	"parak8s.dev/parak8s/runtime/eval"
 	"parak8s.dev/parak8s/runtime/step"
@@ -284,22 +282,4 @@ func writeOutParam(dir, name, value string) error {
 		return fmt.Errorf("writing %s: %w", name, err)
 	}
 	return bundle.WriteFile(filepath.Join(dir, name), []byte(value))
-}
-
-// noPositional refuses positional arguments as a usage error.
-func noPositional(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.Name(), args[0])}
-	}
-	return nil
-}
-
-// required returns a usage error naming the first flag whose value is empty.
-func requireFlags(flags ...[2]string) error {
-	for _, f := range flags {
-		if f[1] == "" {
-			return usageError{fmt.Errorf("%s is required", f[0])}
-		}
-	}
-	return nil
 }

@@ -111,6 +111,22 @@ func TestExitCodes(t *testing.T) {
 			args: []string{"publish", "--config", cfg, "--model", model, "--metrics", metrics, "--out", "OUT", "x"}, out: step.OutDigest,
 		},
 		{
+			name: "train with an argument", code: step.ExitUsage, stderr: "train takes no arguments",
+			args: []string{"train", "--config", cfg, "--out", "M", "x"},
+		},
+		{
+			name: "train without --out", code: step.ExitUsage, stderr: "--out is required",
+			args: []string{"train", "--config", cfg},
+		},
+		{
+			name: "evaluate without --data", code: step.ExitUsage, stderr: "--data is required",
+			args: []string{"evaluate", "--model", model, "--out", "M.json"},
+		},
+		{
+			name: "evaluate with an argument", code: step.ExitUsage, stderr: "evaluate takes no arguments",
+			args: []string{"evaluate", "--model", model, "--data", "d", "--out", "M.json", "x"},
+		},
+		{
 			name: "record with a bad status", code: step.ExitUsage, stderr: `--status "done"`,
 			args: []string{"record", "--config", cfg, "--metrics", metrics, "--status", "done"},
 		},

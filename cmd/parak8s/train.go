@@ -34,10 +34,10 @@ With --checkpoints, a checkpoint is written every training.checkpointEvery
 steps, after every epoch and on SIGINT/SIGTERM; run the same command again
 to resume. The model directory (weights.safetensors, config.json,
 model.json, history.json, training.png) is all "parak8s evaluate" needs.`,
-		Args: cobra.NoArgs,
+		Args: noPositional,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if out == "" {
-				return usageError{fmt.Errorf("%s is required", step.FlagOut)}
+			if err := requireFlags([2]string{step.FlagOut, out}); err != nil {
+				return err
 			}
 			t, err := f.resolve("")
 			if err != nil {

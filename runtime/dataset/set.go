@@ -274,3 +274,29 @@ func openRaw(ctx context.Context, data schema.Data, path, split string) (*Set, e
 	set.m = m
 	return set, nil
 }
+
+// ReadAll reads every sample of a source as prepared for epoch 0 (no
+// augmentation): the samples one after the other, and their labels.
+func ReadAll(src loader.Source) ([]float32, []int, error) {
+	n, size := src.Len(), src.SampleSize()
+	x := make([]float32, n*size)
+	y := make([]int, n)
+	for i := 0; i < n; i++ {
+		l, err := src.Get(i, 0, x[i*size:(i+1)*size])
+		if err != nil {
+			return nil, nil, err
+		}
+		y[i] = l
+	}
+	return x, y, nil
+}
+
+// SplitRecords returns the WFDB records a record split (data.split.by
+// "record") assigns to the split name; nil for other kinds of split.
+func SplitRecords(sp schema.Split, name string) ([]string, error) {
+	s, err := parseSplit(sp)
+	if err != nil || s.by != ByRecord {
+		return nil, err
+	}
+	return s.records[name], nil
+}

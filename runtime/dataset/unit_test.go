@@ -253,3 +253,29 @@ func TestReadManifestErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestSplitRecords(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		sp    schema.Split
+		split string
+		want  []string
+		err   string
+	}{
+		{"record split", schema.Split{By: ByRecord, Train: []any{"101", "106"}, Val: []any{"118"}}, SplitVal, []string{"118"}, ""},
+		{"split not listed", schema.Split{By: ByRecord, Train: []any{"101"}, Val: []any{"118"}}, SplitTest, nil, ""},
+		{"fraction split", schema.Split{By: ByFraction, Train: 0.8, Val: 0.2}, SplitVal, nil, ""},
+		{"not a record list", schema.Split{By: ByRecord, Train: []any{"101", 7.0}}, SplitTrain, nil, "data.split.train"},
+	} {
+		got, err := SplitRecords(tc.sp, tc.split)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: error %v, want %q", tc.name, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+}

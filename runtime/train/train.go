@@ -180,7 +180,7 @@ func newRun(t Trial, opts Options) (*run, error) {
 	if r.train, err = loader.New(trainSrc, lo); err != nil {
 		return nil, err
 	}
-	if r.valX, r.valY, err = all(valSrc); err != nil {
+	if r.valX, r.valY, err = dataset.ReadAll(valSrc); err != nil {
 		return nil, fmt.Errorf("reading the val split: %w", err)
 	}
 
@@ -228,21 +228,6 @@ func newRun(t Trial, opts Options) (*run, error) {
 	r.log.Info("model", "kind", exp.Model.Kind, "parameters", net.Parameters(), "input", man.Input, "features", man.Features,
 		"train", trainSrc.Len(), "val", len(r.valY), "batches_per_epoch", r.train.NumBatches(), "threads", r.threads, "class_weights", cw)
 	return r, nil
-}
-
-// all reads every sample of a source as prepared for epoch 0.
-func all(src loader.Source) ([]float32, []int, error) {
-	n, size := src.Len(), src.SampleSize()
-	x := make([]float32, n*size)
-	y := make([]int, n)
-	for i := 0; i < n; i++ {
-		l, err := src.Get(i, 0, x[i*size:(i+1)*size])
-		if err != nil {
-			return nil, nil, err
-		}
-		y[i] = l
-	}
-	return x, y, nil
 }
 
 func (r *run) close() {
