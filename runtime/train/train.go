@@ -173,7 +173,8 @@ func newRun(t Trial, opts Options) (*run, error) {
 	r.smooth = tr.Loss.LabelSmoothing
 
 	ld := exp.Data.Loader
-	lo := loader.Options{BatchSize: ld.BatchSize, Workers: max(ld.Workers, 1), Prefetch: max(ld.Prefetch, 2*max(ld.Workers, 1)), Shuffle: ld.Shuffle, Seed: uint64(ld.Seed), DropLast: true}
+	// data.loader.prefetch counts batches per worker; the loader's bound is total.
+	lo := loader.Options{BatchSize: ld.BatchSize, Workers: max(ld.Workers, 1), Prefetch: ld.Prefetch * max(ld.Workers, 1), Shuffle: ld.Shuffle, Seed: uint64(ld.Seed), DropLast: true}
 	if trainSrc.Len() < ld.BatchSize {
 		lo.DropLast = false
 	}
