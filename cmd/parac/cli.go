@@ -64,7 +64,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(compileCmd(stdout, stderr), vetCmd(stdout, stderr), trialsCmd(stdout), schemaCmd(stdout), configCmd(stdout),
-		runCmd(stdout), planCmd(stdout, stderr), reportCmd(stdout), syncCmd(stdout))
+		runCmd(stdout), planCmd(stdout, stderr), reportCmd(stdout), syncCmd(stdout), imagesCmd(stdout))
 	return root
 }
 
@@ -78,6 +78,7 @@ func args1(cmd *cobra.Command, args []string) error {
 func compileCmd(stdout, stderr io.Writer) *cobra.Command {
 	opts := compiler.DefaultOptions()
 	var out string
+	var resolve bool
 	cmd := &cobra.Command{
 		Use:   "compile FILE|DIR",
 		Short: "Compile a spec into Argo Workflow YAML (several documents when sharded)",
@@ -85,9 +86,21 @@ func compileCmd(stdout, stderr io.Writer) *cobra.Command {
 experiment, validated with Argo's own validator. A sweep that would not fit
 into one workflow (etcd's object limit, or workflow.maxTrialsPerWorkflow) is
 split into shards, written as several YAML documents separated by "---";
-argo submit accepts them all at once.`,
+argo submit accepts them all at once.
+
+With --resolve every image tag is looked up in its registry (a HEAD request,
+credentials from the Docker config like docker and crane use) and the
+workflows name the image by digest, repo@sha256:…; trial ids then change
+whenever the image does. Without it a tag-only image compiles with a
+warning and trial ids use the tag.`,
 		Args: args1,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if resolve {
+				var err error
+				if opts.Plan.Images, err = resolveImages(cmd.Context(), args[0], opts); err != nil {
+					return err
+				}
+			}
 			res, err := compiler.Compile(args[0], opts)
 			if err != nil {
 				return err
@@ -113,6 +126,7 @@ argo submit accepts them all at once.`,
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the YAML to `FILE` instead of stdout")
+	cmd.Flags().BoolVar(&resolve, "resolve", false, "pin every image tag to its digest (asks the registries)")
 	cmd.Flags().StringVar(&opts.Spec.Experiment, "experiment", "", "compile only the experiment `NAME` of a package with several")
 	cmd.Flags().IntVar(&opts.Argo.MaxBytes, "shard-bytes", opts.Argo.MaxBytes, "split the sweep when a workflow would exceed `N` bytes of YAML")
 	cmd.Flags().IntVar(&opts.Argo.MaxTrials, "shard", 0, "at most `N` trials per workflow (default: the spec's workflow.maxTrialsPerWorkflow)")

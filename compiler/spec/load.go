@@ -332,3 +332,11 @@ func flatten(err error) error {
 	}
 	return out
 }
+
+// Errorf returns a problem of the field at path (relative to the experiment,
+// e.g. "images.step"), positioned where the user wrote it (or at the
+// experiment when the value is a default) and printed by Lines like every
+// other spec problem.
+func (s *Spec) Errorf(path, format string, args ...any) error {
+	return cueerrors.Newf(s.checker.at(path), "%s: %s", s.checker.name(path), fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"parak8s.dev/parak8s/compiler"
+	"parak8s.dev/parak8s/images"
+)
+
+// resolveImages plans the spec once to learn which images its steps use and
+// maps each to its digest-pinned reference. A failure names the field.
+func resolveImages(ctx context.Context, path string, opts compiler.Options) (map[string]string, error) {
+	res, err := compiler.Plan(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	pinned := map[string]string{}
+	var errs []error
+	for _, r := range res {
+		for _, f := range [][2]string{{"images.step", r.Plan.StepImage}, {"images.gpu", r.Plan.TrainImage}} {
+			field, ref := f[0], f[1]
+			if _, done := pinned[ref]; done || (field == "images.gpu" && ref == r.Plan.StepImage) {
+				continue
+			}
+			m, err := images.Resolve(ctx, []string{ref})
+			if err != nil {
+				errs = append(errs, r.Spec.Errorf(field, "%v", err))
+				continue
+			}
+			pinned[ref] = m[ref]
+		}
+	}
+	return pinned, errors.Join(errs...)
+}
+
+func imagesCmd(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "images",
+		Short: "Build the step images (no Docker needed)",
+	}
+	cmd.AddCommand(imagesBuildCmd(stdout))
+	return cmd
+}
+
+func imagesBuildCmd(stdout io.Writer) *cobra.Command {
+	o := images.Options{Variant: images.CPU, Version: version}
+	var base, push, dir, tag string
+	cmd := &cobra.Command{
+		Use:   "build",
+		Short: "Build the image of parak8s and its libtorch; write it to an OCI layout and/or push it",
+		Long: `Build builds the step image with go-containerregistry, without a Docker
+daemon: parak8s, the libtorch libraries it links and the C/C++ runtime it
+needs (found from its ELF dependencies, left out when the base has them), a
+non-root user, /work as working directory, OCI labels. The same inputs give
+the same digest.
+
+The cpu variant runs anywhere; the cuda variant needs a parak8s linked with
+the CUDA build of libtorch and a CUDA runtime --base (see README). The image
+goes into the OCI layout --layout (default out/images/VARIANT when nothing is
+pushed) and, with --push REPO, to REPO:TAG (credentials from the Docker
+config). The last line printed is the image digest.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if base != "" {
+				var err error
+				if o.Base, err = images.LoadBase(ctx, base); err != nil {
+					return err
+				}
+				o.BaseName = base
+			}
+			img, err := images.Build(o)
+			if err != nil {
+				return err
+			}
+			d, err := img.Digest()
+			if err != nil {
+				return err
+			}
+			if tag == "" {
+				tag = string(o.Variant)
+				if o.Version != "" && o.Version != "dev" {
+					tag = o.Version + "-" + tag
+				}
+			}
+			if dir == "" && push == "" {
+				dir = filepath.Join("out", "images", string(o.Variant))
+			}
+			if dir != "" {
+				if err := images.WriteLayout(dir, tag, img); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "wrote %s (%s)\n", dir, tag)
+			}
+			if push != "" {
+				pinned, err := images.Push(ctx, push+":"+tag, img)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "pushed %s:%s\n%s\n", push, tag, pinned)
+			}
+			fmt.Fprintln(stdout, d)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Binary, "binary", filepath.Join("bin", "parak8s"), "the parak8s `FILE` to put in the image")
+	f.Var((*variantFlag)(&o.Variant), "variant", "`cpu` or cuda")
+	f.StringVar(&base, "base", "", "base image: a `REF` or an OCI layout directory (default: an empty image)")
+	f.StringVar(&dir, "layout", "", "write the image into the OCI layout `DIR`")
+	f.StringVar(&push, "push", "", "push the image to the repository `REPO`")
+	f.StringVar(&tag, "tag", "", "the image's tag (default VERSION-VARIANT, or VARIANT for dev builds)")
+	f.StringVar(&o.Version, "image-version", o.Version, "the org.opencontainers.image.version label")
+	f.StringVar(&o.Source, "source", "https://github.com/parak8s/parak8s", "the org.opencontainers.image.source label")
+	f.StringVar(&o.Revision, "revision", "", "the org.opencontainers.image.revision label (default: the commit recorded in the binary)")
+	return cmd
+}
+
+// variantFlag is --variant, checked when parsed.
+type variantFlag images.Variant
+
+func (v *variantFlag) String() string { return string(*v) }
+func (v *variantFlag) Type() string   { return "variant" }
+func (v *variantFlag) Set(s string) error {
+	if s != string(images.CPU) && s != string(images.CUDA) {
+		return fmt.Errorf("want %s or %s", images.CPU, images.CUDA)
+	}
+	*v = variantFlag(s)
+	return nil
+}
