@@ -119,8 +119,7 @@ func TestDeps(t *testing.T) {
 		t.Errorf("static binary: %q %v %v, want no interpreter, no libraries", interp, libs, err)
 	}
 
-	// A copy of /bin/true with an RPATH-less neighbour: its libraries come
-	// from the system directories.
+	// A system program: its libraries come from the system directories.
 	if interp, libs, err := Deps("/bin/true"); err != nil || interp == "" || !slices.ContainsFunc(libs, func(l Lib) bool { return l.Name == "libc.so.6" && l.System }) {
 		t.Errorf("/bin/true: %q %v %v, want an interpreter and the system libc", interp, libs, err)
 	}
@@ -140,5 +139,92 @@ func TestDeps(t *testing.T) {
 	}
 	if _, err := Build(Options{Binary: static, Variant: CUDA, Base: empty.Image}); err == nil || !strings.Contains(err.Error(), "CPU build") {
 		t.Errorf("Build(cuda, CPU binary) = %v", err)
+	}
+}
+
+// TestBuildCUDA builds the CUDA variant of a small C program that links a
+// stand-in libtorch_cuda.so, on a base that has the C runtime: the C
+// runtime is left to the base, the library directory comes whole (with a
+// library nothing names, as cuDNN's parts are), and the NVIDIA variables
+// are set.
+func TestBuildCUDA(t *testing.T) {
+	cc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("needs gcc")
+	}
+	dir := t.TempDir()
+	lib := filepath.Join(dir, "lib")
+	if err := os.Mkdir(lib, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "x.c")
+	if err := os.WriteFile(src, []byte("int torch_cuda(void) { return 1; }\nint main(void) { return 0; }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "parak8s")
+	for _, args := range [][]string{
+		{"-shared", "-fPIC", "-o", filepath.Join(lib, "libtorch_cuda.so"), src},
+		{"-shared", "-fPIC", "-o", filepath.Join(lib, "libcudnn_ops_infer.so.8"), src},
+		{"-o", bin, src, "-L" + lib, "-Wl,--no-as-needed", "-ltorch_cuda", "-Wl,-rpath," + lib},
+	} {
+		if out, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
+			t.Fatalf("gcc %v: %v\n%s", args, err, out)
+		}
+	}
+	interp, libs, err := Deps(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var base []tar.Header
+	for _, l := range libs {
+		if l.System {
+			base = append(base, tar.Header{Name: strings.TrimPrefix(filepath.Join("/usr/lib/x86_64-linux-gnu", l.Name), "/")})
+		}
+	}
+	base = append(base, tar.Header{Name: strings.TrimPrefix(interp, "/")}, tar.Header{Name: "etc/passwd"})
+	baseImg, err := mutate.AppendLayers(empty.Image, tarLayer(t, base...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if baseImg, err = mutate.Config(baseImg, v1.Config{Env: []string{"PATH=/usr/bin", "LD_LIBRARY_PATH=/usr/local/nvidia/lib64"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Build(Options{Binary: bin, Variant: CPU}); err == nil || !strings.Contains(err.Error(), "CUDA build") {
+		t.Errorf("CPU variant of a CUDA binary: %v", err)
+	}
+	img, err := Build(Options{Binary: bin, Variant: CUDA, Base: baseImg, BaseName: "example.com/cuda:12.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// base, runtime (passwd is there, so only the directories), libtorch, app
+	if len(layers) != 4 {
+		t.Errorf("%d layers, want 4", len(layers))
+	}
+	ix, err := index(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{
+		LibDir + "/libtorch_cuda.so":        true,
+		LibDir + "/libcudnn_ops_infer.so.8": true,
+		LibDir + "/libc.so.6":               false, // the base has it
+		BinDir + "/parak8s":                 true,
+		WorkDir:                             true,
+	} {
+		if ix.has(p) != want {
+			t.Errorf("image has %s: %v, want %v", p, !want, want)
+		}
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(cf.Config.Env, "LD_LIBRARY_PATH="+LibDir+":/usr/local/nvidia/lib64") || !slices.Contains(cf.Config.Env, "NVIDIA_VISIBLE_DEVICES=all") ||
+		cf.Config.Labels[LabelVariant] != "cuda" || cf.Config.Labels[LabelBaseName] != "example.com/cuda:12.1" {
+		t.Errorf("config: env %q, labels %v", cf.Config.Env, cf.Config.Labels)
 	}
 }
