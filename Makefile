@@ -10,7 +10,7 @@ CGO_ENV = $(shell scripts/cgo-env.sh --make)
 # clone sits next to shared/), like the tests' internal/testenv; override to point elsewhere.
 DATA  ?= $(shell d="$(CURDIR)"; while [ "$$d" != / ]; do d=$$(dirname "$$d"); [ -d "$$d/shared/data" ] && { echo "$$d/shared/data"; break; }; done)
 
-.PHONY: help build parac train-ecg train-pneumonia demo test test-short integration fuzz bench bench-train golden lint libtorch clean
+.PHONY: help build images parac train-ecg train-pneumonia demo test test-short integration fuzz bench bench-train golden lint libtorch clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -18,6 +18,12 @@ help: ## list the targets
 build: libtorch ## build bin/parac (pure Go, CGO_ENABLED=0) and bin/parak8s (libtorch through cgo)
 	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/parac ./cmd/parac
 	$(CGO_ENV) $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/parak8s ./cmd/parak8s
+
+# images: the CPU step image, built without Docker (parac images build: go-containerregistry), into
+# the OCI layout out/images/cpu; pushed to $OCI_REGISTRY/parak8s/parak8s too when OCI_REGISTRY is
+# set. The last line is the image digest.
+images: build ## build the CPU step image into out/images/cpu (and push it to $$OCI_REGISTRY when set); the last line is its digest
+	$(BIN)/parac images build --binary $(BIN)/parak8s --layout out/images/cpu $${OCI_REGISTRY:+--push $$OCI_REGISTRY/parak8s/parak8s}
 
 parac: ## build bin/parac only (no libtorch needed)
 	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/parac ./cmd/parac
