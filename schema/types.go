@@ -56,14 +56,24 @@ type Source struct {
 
 // Signal mirrors #Signal.
 type Signal struct {
-	Lead       string  `json:"lead"`
-	SampleRate int     `json:"sampleRate"`
-	Recipe     string  `json:"recipe"`
-	Before     float64 `json:"before"`
-	After      float64 `json:"after"`
-	Normalize  string  `json:"normalize"`
-	RRFeatures bool    `json:"rrFeatures"`
-	Labels     string  `json:"labels"`
+	Lead       string        `json:"lead"`
+	SampleRate int           `json:"sampleRate"`
+	Recipe     string        `json:"recipe"`
+	Before     float64       `json:"before"`
+	After      float64       `json:"after"`
+	Normalize  string        `json:"normalize"`
+	RRFeatures bool          `json:"rrFeatures"`
+	Labels     string        `json:"labels"`
+	Augment    SignalAugment `json:"augment"`
+}
+
+// SignalAugment mirrors #SignalAugment.
+type SignalAugment struct {
+	Enabled  bool    `json:"enabled"`
+	Scale    float64 `json:"scale"`
+	Noise    float64 `json:"noise"`
+	Baseline float64 `json:"baseline"`
+	Shift    float64 `json:"shift"`
 }
 
 // Image mirrors #Image.

@@ -60,13 +60,15 @@ func Open(dir string) (*Set, error) {
 
 // SplitOptions say how Set.Split serves a split.
 type SplitOptions struct {
-	// Train asks for training augmentation (image sets only, and only when
-	// Augment is enabled).
+	// Train asks for training augmentation (only when the augmentation of
+	// the set's kind is enabled).
 	Train bool
-	// Augment is the trial's data.image.augment (augmentation is not part
-	// of the data key, so a shared prepared set does not fix it); nil uses
-	// the one recorded in the manifest.
-	Augment *schema.Augment
+	// Augment is the trial's data.image.augment and SignalAugment its
+	// data.signal.augment (augmentation is not part of the data key, so a
+	// shared prepared set does not fix it); nil uses the one recorded in the
+	// manifest.
+	Augment       *schema.Augment
+	SignalAugment *schema.SignalAugment
 	// Seed seeds the augmentation (with the epoch and the sample index).
 	Seed uint64
 	// Cache keeps decoded, resized images in memory after their first read.
@@ -88,13 +90,13 @@ func (s *Set) Split(name string, opts SplitOptions) (loader.Source, error) {
 	switch s.m.Kind {
 	case KindSignal:
 		if b, ok := s.beats[name]; ok {
-			return b, nil
+			return s.augmentBeats(b, opts), nil
 		}
 		b, err := readBeats(filepath.Join(s.dir, info.File), &s.m, info)
 		if err != nil {
 			return nil, fmt.Errorf("opening split %q: %w", name, err)
 		}
-		return b, nil
+		return s.augmentBeats(b, opts), nil
 	case KindImage:
 		o, err := imageOptions(s.m.Image, s.m.Classes)
 		if err != nil {
@@ -124,6 +126,21 @@ func (s *Set) Split(name string, opts SplitOptions) (loader.Source, error) {
 		return d, nil
 	}
 	return nil, fmt.Errorf("opening split %q of %s: kind %q", name, s.where(), s.m.Kind)
+}
+
+// augmentBeats wraps a training split when signal augmentation is on.
+func (s *Set) augmentBeats(b *Beats, opts SplitOptions) loader.Source {
+	var aug schema.SignalAugment
+	if s.m.Signal != nil {
+		aug = s.m.Signal.Augment
+	}
+	if opts.SignalAugment != nil {
+		aug = *opts.SignalAugment
+	}
+	if !opts.Train || !aug.Enabled || s.m.Signal == nil {
+		return b
+	}
+	return newAugmentedBeats(b, aug, b.size-s.m.Features, float64(s.m.Signal.SampleRate), opts.Seed)
 }
 
 func (s *Set) where() string {

@@ -48,7 +48,7 @@ func (b *Beats) Len() int { return len(b.y) }
 // SampleSize returns the number of float32 values of one sample.
 func (b *Beats) SampleSize() int { return b.size }
 
-// Get copies beat i into dst (epoch is ignored: signals are not augmented)
+// Get copies beat i into dst (epoch is ignored: augmentedBeats perturbs)
 // and returns its label.
 func (b *Beats) Get(i, _ int, dst []float32) (int, error) {
 	if i < 0 || i >= len(b.y) {

@@ -76,19 +76,27 @@ func TestSetRoundTrip(t *testing.T) {
 }
 
 func TestDataKeyIgnoresTrainingOnlySettings(t *testing.T) {
-	d := func(batch float64, rotate float64, rate float64) map[string]any {
+	d := func(batch float64, rotate float64, rate float64, noise float64) map[string]any {
 		return map[string]any{
 			"loader": map[string]any{"batchSize": batch},
 			"image":  map[string]any{"size": 28.0, "augment": map[string]any{"rotate": rotate}},
-			"signal": map[string]any{"sampleRate": rate},
+			"signal": map[string]any{"sampleRate": rate, "augment": map[string]any{"noise": noise}},
 		}
 	}
 	k := func(m map[string]any) string { s, _ := DataKey(m, "unpinned:/d"); return s }
-	if k(d(32, 0, 125)) != k(d(64, 10, 125)) {
+	if k(d(32, 0, 125, 0)) != k(d(64, 10, 125, 0.1)) {
 		t.Error("loader and augmentation settings must not change the data key")
 	}
-	if k(d(32, 0, 125)) == k(d(32, 0, 250)) {
+	if k(d(32, 0, 125, 0)) == k(d(32, 0, 250, 0)) {
 		t.Error("preprocessing must change the data key")
+	}
+	for path, want := range map[string]bool{
+		"data.signal.sampleRate": true, "data.signal.augment.noise": false, "data.image.augment.rotate": false,
+		"data.image.size": true, "data.loader.batchSize": false, "training.epochs": false,
+	} {
+		if PreparePath(path) != want {
+			t.Errorf("PreparePath(%s) = %v, want %v", path, !want, want)
+		}
 	}
 }
 

@@ -73,7 +73,8 @@ func TrialConfig(experiment map[string]any, roots []string) map[string]any {
 // prepare step produces: data settings other than the loader's and the
 // augmentation's (both are applied while training).
 func PreparePath(path string) bool {
-	return strings.HasPrefix(path, "data.") && !strings.HasPrefix(path, "data.loader.") && !strings.HasPrefix(path, "data.image.augment.")
+	return strings.HasPrefix(path, "data.") && !strings.HasPrefix(path, "data.loader.") &&
+		!strings.HasPrefix(path, "data.image.augment.") && !strings.HasPrefix(path, "data.signal.augment.")
 }
 
 // DataKey is the content address of a data configuration: sha256 over the
@@ -87,14 +88,16 @@ func DataKey(data map[string]any, dataset string) (string, error) {
 			d[k] = v
 		}
 	}
-	if img, ok := d["image"].(map[string]any); ok {
-		c := make(map[string]any, len(img))
-		for k, v := range img {
-			if k != "augment" {
-				c[k] = v
+	for _, part := range []string{"image", "signal"} {
+		if m, ok := d[part].(map[string]any); ok {
+			c := make(map[string]any, len(m))
+			for k, v := range m {
+				if k != "augment" {
+					c[k] = v
+				}
 			}
+			d[part] = c
 		}
-		d["image"] = c
 	}
 	b, err := Canonical(d)
 	if err != nil {

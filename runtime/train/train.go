@@ -150,6 +150,9 @@ func newRun(t Trial, opts Options) (*run, error) {
 	if exp.Data.Image != nil {
 		so.Augment = &exp.Data.Image.Augment
 	}
+	if exp.Data.Signal != nil {
+		so.SignalAugment = &exp.Data.Signal.Augment
+	}
 	trainSrc, err := t.Data.Split(dataset.SplitTrain, so)
 	if err != nil {
 		return nil, err
