@@ -10,7 +10,7 @@ CGO_ENV = $(shell scripts/cgo-env.sh --make)
 # clone sits next to shared/), like the tests' internal/testenv; override to point elsewhere.
 DATA  ?= $(shell d="$(CURDIR)"; while [ "$$d" != / ]; do d=$$(dirname "$$d"); [ -d "$$d/shared/data" ] && { echo "$$d/shared/data"; break; }; done)
 
-.PHONY: help build images parac train-ecg train-pneumonia demo test test-short integration fuzz bench bench-train golden lint libtorch clean
+.PHONY: help build images parac train-ecg train-pneumonia demo test test-short integration fuzz bench bench-train golden lint libtorch clean cluster-up cluster-down e2e
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -86,6 +86,24 @@ integration: libtorch ## start PostgreSQL, a registry and MLflow, run the server
 	echo "== DATABASE_URL=$$DATABASE_URL OCI_REGISTRY=$$OCI_REGISTRY MLFLOW_TRACKING_URI=$$MLFLOW_TRACKING_URI"; \
 	$(CGO_ENV) $(GO) test -count=1 -timeout 20m -run '$(INTEGRATION_RUN)' \
 	  ./runtime/tracking ./runtime/results ./runtime/publish ./cmd/parak8s
+
+# cluster-up / cluster-down / e2e: a real control plane (etcd, kube-apiserver, kube-scheduler),
+# the real Argo controller and kwok's simulated CPU and GPU nodes in a network namespace (root);
+# the binaries are built once from the Go module proxy into $PARAK8S_CACHE/cluster (about 15 min
+# cold). See scripts/cluster.sh and e2e/doc.go. E2E_RUN selects tests (a -run pattern).
+E2E_RUN ?= .
+cluster-up: ## build (once) and start the test cluster: Kubernetes control plane, Argo, 4 CPU + 4 GPU kwok nodes
+	scripts/cluster.sh start
+
+cluster-down: ## stop the test cluster and delete its data
+	scripts/cluster.sh stop
+
+e2e: ## start the test cluster, run the cluster end-to-end tests (e2e/, tag e2e) against it, stop it (also on failure)
+	@set -uo pipefail; scripts/cluster/build.sh >/dev/null || exit 1; \
+	$(GO) test -c -tags e2e -o $(BIN)/e2e.test ./e2e || exit 1; \
+	trap 'scripts/cluster.sh stop' EXIT; \
+	scripts/cluster.sh start >/dev/null || exit 1; \
+	scripts/cluster.sh exec $(BIN)/e2e.test -test.v -test.timeout 60m -test.run '$(E2E_RUN)'
 
 fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 	@for t in "FuzzLoad ./compiler/spec" "FuzzParseSet ./runtime/step" "FuzzParseCondition ./runtime/step" \

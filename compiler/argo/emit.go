@@ -97,6 +97,14 @@ func Emit(p *plan.Plan, opts Options) ([]Workflow, error) {
 	}
 }
 
+// ShardParallelism is each shard's share of the sweep's parallelism: the
+// shards of a sweep run side by side, so together they must not run more
+// trials at once than the spec allows. Each gets at least one, so with more
+// shards than parallelism the cap is the number of shards.
+func ShardParallelism(parallelism, shards int) int {
+	return max(1, parallelism/max(shards, 1))
+}
+
 // split cuts n trials into consecutive shards of at most size.
 func split(n, size int) [][]int {
 	var out [][]int
@@ -173,7 +181,7 @@ func build(p *plan.Plan, trials []int, shard, shards int) (*wfv1.Workflow, error
 	if !automount {
 		wf.Spec.Executor = &wfv1.ExecutorConfig{ServiceAccountName: exp.Workflow.ExecutorServiceAccount}
 	}
-	entry, err := entryTemplate(p, trials)
+	entry, err := entryTemplate(p, trials, shards)
 	if err != nil {
 		return nil, err
 	}
@@ -227,14 +235,14 @@ func description(p *plan.Plan) string {
 
 // entryTemplate is the DAG: per dataset a prepare task and a fan-out of its
 // trials over withItems.
-func entryTemplate(p *plan.Plan, trials []int) (wfv1.Template, error) {
+func entryTemplate(p *plan.Plan, trials []int, shards int) (wfv1.Template, error) {
 	t := wfv1.Template{
 		Name:   EntryTemplate,
 		Inputs: wfv1.Inputs{Artifacts: []wfv1.Artifact{{Name: step.ArtifactConfig}}},
 		DAG:    &wfv1.DAGTemplate{},
 	}
 	if sw := p.Experiment.Sweep; sw != nil {
-		n := int64(sw.Parallelism)
+		n := int64(ShardParallelism(sw.Parallelism, shards))
 		t.Parallelism = &n
 	}
 	inShard := map[int]bool{}

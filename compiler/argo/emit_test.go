@@ -157,7 +157,8 @@ func TestEmitShards(t *testing.T) {
 		extra      string
 		wantShards int
 	}{
-		{"fits", 10, 10, 10, argo.DefaultOptions(), "", 1},
+		{"fits", 10, 10, 10, argo.DefaultOptions(), "workflow: maxTrialsPerWorkflow: 1000", 1},
+		{"default: 250 per workflow", 10, 10, 10, argo.DefaultOptions(), "", 4},
 		{"max trials from spec", 10, 10, 3, argo.DefaultOptions(), "workflow: maxTrialsPerWorkflow: 100", 3},
 		{"max trials flag", 10, 10, 2, argo.Options{MaxBytes: 1 << 20, MaxTrials: 30}, "", 7},
 		{"bytes", 10, 10, 10, argo.Options{MaxBytes: 100 << 10}, "", 0},
@@ -172,7 +173,13 @@ func TestEmitShards(t *testing.T) {
 			}
 			seen := map[int]bool{}
 			names := map[string]bool{}
+			var running int64 // trials the shards may run at once, together
 			for _, w := range wfs {
+				for _, tmpl := range w.Workflow.Spec.Templates {
+					if tmpl.Name == argo.EntryTemplate && tmpl.Parallelism != nil {
+						running += *tmpl.Parallelism
+					}
+				}
 				if len(w.YAML) > tc.opts.MaxBytes {
 					t.Errorf("workflow of %d bytes exceeds %d", len(w.YAML), tc.opts.MaxBytes)
 				}
@@ -193,7 +200,20 @@ func TestEmitShards(t *testing.T) {
 			if len(names) != len(wfs) {
 				t.Errorf("shards share generateName prefixes: %v", names)
 			}
+			if limit := int64(max(p.Experiment.Sweep.Parallelism, len(wfs))); running > limit {
+				t.Errorf("the %d shards may run %d trials at once together, over the spec's parallelism %d", len(wfs), running, p.Experiment.Sweep.Parallelism)
+			}
 		})
+	}
+}
+
+func TestShardParallelism(t *testing.T) {
+	for _, tc := range []struct{ parallelism, shards, want int }{
+		{16, 1, 16}, {16, 4, 4}, {16, 3, 5}, {2, 4, 1}, {1, 1, 1}, {7, 0, 7},
+	} {
+		if got := argo.ShardParallelism(tc.parallelism, tc.shards); got != tc.want {
+			t.Errorf("ShardParallelism(%d, %d) = %d, want %d", tc.parallelism, tc.shards, got, tc.want)
+		}
 	}
 }
 
