@@ -14,7 +14,8 @@
 #
 #   scripts/cluster.sh start && scripts/cluster.sh exec argo submit --wait - < wf.yaml
 #
-# Needs root (ip netns), iproute2, openssl, curl and flock. Every process runs in the network namespace $NETNS, which has only
+# Needs root (ip netns), iproute2, openssl, curl and flock (installed with apt-get when
+# missing). Every process runs in the network namespace $NETNS, which has only
 # a loopback device: nothing listens on or leaves the machine's own network, and the cluster
 # cannot clash with other servers' ports. The cluster: etcd and kube-apiserver on
 # 127.0.0.1 (RBAC, a static admin token), kube-scheduler, kwok managing 4 CPU nodes and
@@ -175,8 +176,24 @@ crds_served() { # every CRD's resource is in the API server's discovery
 	done
 }
 
+# tools installs what the cluster needs and a minimal Debian may lack (as root, with apt-get).
+tools() {
+	local missing=() t
+	for t in ip:iproute2 openssl:openssl curl:curl flock:util-linux; do
+		command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	command -v apt-get >/dev/null || die "missing ${missing[*]}: install them"
+	log "installing ${missing[*]} (apt-get)"
+	local apt=(apt-get -o DPkg::Lock::Timeout=600)
+	DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -q --no-install-recommends "${missing[@]}" >&2 ||
+		{ "${apt[@]}" update -q >&2 && DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -q --no-install-recommends "${missing[@]}" >&2; } ||
+		die "could not install ${missing[*]}"
+}
+
 start() {
 	[ "$(id -u)" = 0 ] || die "the test cluster needs root (ip netns)"
+	tools
 	mkdir -p "$STATE"
 	exec 9>"$STATE.lock"
 	flock -w 600 9 || die "timed out waiting for $STATE.lock"
