@@ -2,11 +2,11 @@ package platform
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/yaml"
+
+	"parak8s.dev/parak8s/internal/kyaml"
 )
 
 // YAML returns the platform's objects as one YAML stream (documents separated by
@@ -39,38 +39,9 @@ func YAML(o Options) ([]byte, error) {
 // marshal writes one object as YAML without the noise of Go's zero values
 // (null creation timestamps, empty status and resources), keys sorted.
 func marshal(obj runtime.Object) ([]byte, error) {
-	kind := obj.GetObjectKind().GroupVersionKind().Kind
-	b, err := json.Marshal(obj)
+	y, err := kyaml.Marshal(obj)
 	if err != nil {
-		return nil, fmt.Errorf("encoding %s: %w", kind, err)
+		return nil, fmt.Errorf("encoding %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, err)
 	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("encoding %s: %w", kind, err)
-	}
-	prune(m)
-	if b, err = json.Marshal(m); err != nil {
-		return nil, fmt.Errorf("encoding %s: %w", kind, err)
-	}
-	return yaml.JSONToYAML(b)
-}
-
-// prune removes nulls and empty objects, depth first; an empty emptyDir stays.
-func prune(v any) bool {
-	switch t := v.(type) {
-	case nil:
-		return true
-	case map[string]any:
-		for k, e := range t {
-			if prune(e) && k != "emptyDir" {
-				delete(t, k)
-			}
-		}
-		return len(t) == 0
-	case []any:
-		for _, e := range t {
-			prune(e)
-		}
-	}
-	return false
+	return y, nil
 }

@@ -1,60 +1,25 @@
 package argo
 
 import (
-	"encoding/json"
 	"fmt"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/argoproj/argo-workflows/v3/workflow/validate"
 	"sigs.k8s.io/yaml"
-)
 
-// keepEmpty are keys whose empty object means something to Kubernetes or Argo.
-var keepEmpty = map[string]bool{"emptyDir": true, "nodeAntiAffinity": true}
+	"parak8s.dev/parak8s/internal/kyaml"
+)
 
 // Marshal writes a workflow as YAML the way a person would: no status, no
 // null timestamps, no empty objects or lists, keys sorted (deterministic).
 func Marshal(wf *wfv1.Workflow) ([]byte, error) {
-	b, err := json.Marshal(wf)
+	c := *wf
+	c.Status = wfv1.WorkflowStatus{}
+	y, err := kyaml.Marshal(&c)
 	if err != nil {
 		return nil, fmt.Errorf("encoding workflow: %w", err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("encoding workflow: %w", err)
-	}
-	delete(m, "status")
-	prune(m)
-	b, err = json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("encoding workflow: %w", err)
-	}
-	y, err := yaml.JSONToYAML(b)
-	if err != nil {
-		return nil, fmt.Errorf("encoding workflow as yaml: %w", err)
 	}
 	return y, nil
-}
-
-// prune removes nulls and empty objects and lists, depth first.
-func prune(v any) bool {
-	switch t := v.(type) {
-	case nil:
-		return true
-	case map[string]any:
-		for k, e := range t {
-			if prune(e) && !keepEmpty[k] {
-				delete(t, k)
-			}
-		}
-		return len(t) == 0
-	case []any:
-		for _, e := range t {
-			prune(e)
-		}
-		return len(t) == 0
-	}
-	return false
 }
 
 // notFound answers every template lookup of the offline validator with "not
