@@ -13,7 +13,7 @@ DATA  ?= $(shell d="$(CURDIR)"; while [ "$$d" != / ]; do d=$$(dirname "$$d"); [ 
 .PHONY: help build images parac train-ecg train-pneumonia demo test test-short integration fuzz bench bench-train golden lint libtorch clean cluster-up cluster-down e2e
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: libtorch ## build bin/parac (pure Go, CGO_ENABLED=0) and bin/parak8s (libtorch through cgo)
 	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/parac ./cmd/parac
@@ -22,7 +22,7 @@ build: libtorch ## build bin/parac (pure Go, CGO_ENABLED=0) and bin/parak8s (lib
 # images: the CPU step image, built without Docker (parac images build: go-containerregistry), into
 # the OCI layout out/images/cpu; pushed to $OCI_REGISTRY/parak8s/parak8s too when OCI_REGISTRY is
 # set. The last line is the image digest.
-images: build ## build the CPU step image into out/images/cpu (and push it to $$OCI_REGISTRY when set); the last line is its digest
+images: build ## build the CPU step image into out/images/cpu (and push it to OCI_REGISTRY when set); the last line is its digest
 	$(BIN)/parac images build --binary $(BIN)/parak8s --layout out/images/cpu $${OCI_REGISTRY:+--push $$OCI_REGISTRY/parak8s/parak8s}
 
 parac: ## build bin/parac only (no libtorch needed)
