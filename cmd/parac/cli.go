@@ -166,12 +166,20 @@ func vetCmd(stdout, stderr io.Writer) *cobra.Command {
 
 func trialsCmd(stdout io.Writer) *cobra.Command {
 	opts := compiler.DefaultOptions()
-	var full bool
+	var full, resolve bool
 	cmd := &cobra.Command{
 		Use:   "trials FILE|DIR",
 		Short: "List the trials of a spec: id, dataset and swept values",
-		Args:  args1,
+		Long: `Trials lists every trial of a spec with its id. The ids include the image
+reference: with --resolve they are the ids "parac compile --resolve" gives.`,
+		Args: args1,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if resolve {
+				var err error
+				if opts.Plan.Images, err = resolveImages(cmd.Context(), args[0], opts); err != nil {
+					return err
+				}
+			}
 			res, err := compiler.Plan(args[0], opts)
 			if err != nil {
 				return err
@@ -192,6 +200,7 @@ func trialsCmd(stdout io.Writer) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&opts.Spec.Experiment, "experiment", "", "list only the experiment `NAME`")
 	cmd.Flags().BoolVar(&full, "full", false, "print full 64-digit trial ids")
+	cmd.Flags().BoolVar(&resolve, "resolve", false, "pin image tags to their digests first, as compile --resolve does")
 	return cmd
 }
 
