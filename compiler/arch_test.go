@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"parak8s.dev/parak8s/internal/testenv"
 )
 
 type pkg struct {
@@ -86,10 +88,7 @@ func TestParacBuildsWithoutCgo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a binary")
 	}
-	cmd := exec.Command("go", "build", "-o", filepath.Join(t.TempDir(), "parac"), "./cmd/parac")
-	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("CGO_ENABLED=0 go build ./cmd/parac: %v\n%s", err, out)
+	if err := testenv.GoBuild([]string{"CGO_ENABLED=0"}, "-o", filepath.Join(t.TempDir(), "parac"), "parak8s.dev/parak8s/cmd/parac"); err != nil {
+		t.Fatal(err)
 	}
 }

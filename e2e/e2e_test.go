@@ -62,10 +62,8 @@ func setup() error {
 		return err
 	}
 	env.parac = filepath.Join(dir, "parac")
-	build := exec.Command("go", "build", "-o", env.parac, "./cmd/parac")
-	build.Dir, build.Env = root, append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building parac: %v\n%s", err, out)
+	if err := testenv.GoBuild([]string{"CGO_ENABLED=0"}, "-o", env.parac, "parak8s.dev/parak8s/cmd/parac"); err != nil {
+		return err
 	}
 	if env.cfg, err = clientcmd.BuildConfigFromFlags("", kc); err != nil {
 		return fmt.Errorf("loading %s: %w", kc, err)

@@ -44,11 +44,11 @@ func TestImage(t *testing.T) {
 		t.Skip("chroot needs root")
 	}
 	mitdb := testenv.MITDB(t)
+	testenv.NeedLibtorch(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "parak8s")
-	build := exec.Command("go", "build", "-ldflags", "-X main.version=v0.0.0-imagetest", "-o", bin, "parak8s.dev/parak8s/cmd/parak8s")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building parak8s (cgo: run through make test or after eval \"$(scripts/cgo-env.sh)\"): %v\n%s", err, out)
+	if err := testenv.GoBuild(nil, "-ldflags", "-X main.version=v0.0.0-imagetest", "-o", bin, "parak8s.dev/parak8s/cmd/parak8s"); err != nil {
+		t.Fatal(err)
 	}
 
 	opts := images.Options{Binary: bin, Variant: images.CPU, Source: "https://example.com/parak8s", Version: "v0.0.0-imagetest"}

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"parak8s.dev/parak8s/internal/testenv"
 )
 
 // tarLayer is a layer of the given headers (regular files are empty).
@@ -109,10 +110,8 @@ func TestEnvironment(t *testing.T) {
 func TestDeps(t *testing.T) {
 	dir := t.TempDir()
 	static := filepath.Join(dir, "static")
-	build := exec.Command("go", "build", "-o", static, "./testdata/hello")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
+	if err := testenv.GoBuild([]string{"CGO_ENABLED=0"}, "-o", static, "./testdata/hello"); err != nil {
+		t.Fatal(err)
 	}
 	interp, libs, err := Deps(static)
 	if err != nil || interp != "" || len(libs) != 0 {

@@ -52,13 +52,7 @@ func TestE2EDemo(t *testing.T) {
 		t.Skip("the orphan check reads /proc")
 	}
 	mitdb := testenv.MITDB(t)
-	if os.Getenv("LIBTORCH") == "" || os.Getenv("CGO_LDFLAGS") == "" {
-		msg := "no libtorch cgo environment to build the step program with (run it through make test, or eval \"$(scripts/cgo-env.sh)\" first)"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	testenv.NeedLibtorch(t)
 	bin := t.TempDir()
 	parak8s := filepath.Join(bin, step.Program)
 	// Whatever a failed check leaves running of this test's own build of
@@ -76,10 +70,8 @@ func TestE2EDemo(t *testing.T) {
 		{parak8s, "parak8s.dev/parak8s/cmd/parak8s", nil},
 		{parac, "parak8s.dev/parak8s/cmd/parac", []string{"CGO_ENABLED=0"}},
 	} {
-		cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
-		cmd.Env = append(os.Environ(), b.env...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("building %s: %v\n%s", b.pkg, err, out)
+		if err := testenv.GoBuild(b.env, "-o", b.out, b.pkg); err != nil {
+			t.Fatal(err)
 		}
 	}
 

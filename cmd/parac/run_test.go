@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -22,6 +21,7 @@ import (
 
 	"parak8s.dev/parak8s/compiler"
 	"parak8s.dev/parak8s/compiler/argo"
+	"parak8s.dev/parak8s/internal/testenv"
 	"parak8s.dev/parak8s/runtime/local"
 	"parak8s.dev/parak8s/runtime/step"
 )
@@ -325,9 +325,8 @@ func TestRunScripts(t *testing.T) {
 		t.Skip("builds the fake step program")
 	}
 	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "fakestep"), "parak8s.dev/parak8s/runtime/local/testdata/fakestep")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the fake step program: %v\n%s", err, out)
+	if err := testenv.GoBuild(nil, "-o", filepath.Join(bin, "fakestep"), "parak8s.dev/parak8s/runtime/local/testdata/fakestep"); err != nil {
+		t.Fatal(err)
 	}
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("testdata", "run"),

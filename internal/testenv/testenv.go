@@ -197,3 +197,29 @@ func CopyImages(tb testing.TB, src, dst string, n int) {
 		}
 	}
 }
+
+// GoBuild runs `go build ARGS…` with extra environment (e.g. CGO_ENABLED=0)
+// in the test's working directory; the error carries the compiler's output.
+func GoBuild(env []string, args ...string) error {
+	cmd := exec.Command("go", append([]string{"build"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// NeedLibtorch skips a test that builds the libtorch (cgo) step program when
+// the cgo environment of scripts/cgo-env.sh is not set, and fails it under
+// CI, where `make test` always sets it.
+func NeedLibtorch(tb testing.TB) {
+	tb.Helper()
+	if os.Getenv("LIBTORCH") != "" && os.Getenv("CGO_LDFLAGS") != "" {
+		return
+	}
+	msg := "no libtorch cgo environment to build the step program with (run it through make test, or eval \"$(scripts/cgo-env.sh)\" first)"
+	if os.Getenv("CI") != "" {
+		tb.Fatal(msg)
+	}
+	tb.Skip(msg)
+}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"parak8s.dev/parak8s/internal/testenv"
 	"parak8s.dev/parak8s/runtime/local"
 	"parak8s.dev/parak8s/runtime/step"
 	"parak8s.dev/parak8s/schema"
@@ -43,9 +43,7 @@ func program(t *testing.T) string {
 			return
 		}
 		fake = filepath.Join(fakeDir, "parak8s")
-		if out, err := exec.Command("go", "build", "-o", fake, "./testdata/fakestep").CombinedOutput(); err != nil {
-			fakeErr = fmt.Errorf("building the fake step program: %v\n%s", err, out)
-		}
+		fakeErr = testenv.GoBuild(nil, "-o", fake, "./testdata/fakestep")
 	})
 	if fakeErr != nil {
 		t.Fatal(fakeErr)
