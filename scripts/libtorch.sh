@@ -30,12 +30,10 @@ set -euo pipefail
 TORCH_VERSION=2.1.2
 LAYOUT=1   # bump when the extracted layout changes; forces a reinstall
 
-# name|version|wheel file|sha256 (as published in PyPI's simple index)
-WHEELS=(
-  "torch|2.1.2|torch-2.1.2-cp311-cp311-manylinux1_x86_64.whl|a6ebbe517097ef289cc7952783588c72de071d4b15ce0f8b285093f0916b1162|https://files.pythonhosted.org/packages/da/6a/7fb9d82db4568834ff6d4df2fe3b143de4ed65a3f8f93e7daed703626cb6/torch-2.1.2-cp311-cp311-manylinux1_x86_64.whl"
-  "nvidia-cuda-runtime-cu12|12.1.105|nvidia_cuda_runtime_cu12-12.1.105-py3-none-manylinux1_x86_64.whl|6e258468ddf5796e25f1dc591a31029fa317d97a0a94ed93468fc86301d61e40|https://files.pythonhosted.org/packages/eb/d5/c68b1d2cdfcc59e72e8a5949a37ddb22ae6cade80cd4a57a84d4c8b55472/nvidia_cuda_runtime_cu12-12.1.105-py3-none-manylinux1_x86_64.whl"
-  "nvidia-cuda-cupti-cu12|12.1.105|nvidia_cuda_cupti_cu12-12.1.105-py3-none-manylinux1_x86_64.whl|e54fde3983165c624cb79254ae9818a456eb6e87a7fd4d56a2352c24ee542d7e|https://files.pythonhosted.org/packages/7e/00/6b218edd739ecfc60524e585ba8e6b00554dd908de2c9c66c1af3e44e18d/nvidia_cuda_cupti_cu12-12.1.105-py3-none-manylinux1_x86_64.whl"
-)
+# The wheels, pinned with their sha256 in scripts/torch-wheels.sh (shared with torch-venv.sh).
+. "$(dirname "$0")/torch-wheels.sh"
+mapfile -t WHEELS < <(torch_wheels torch nvidia-cuda-runtime-cu12 nvidia-cuda-cupti-cu12)
+[[ ${#WHEELS[@]} == 3 ]] || { echo "libtorch.sh: scripts/torch-wheels.sh lacks a wheel" >&2; exit 1; }
 # Libraries named by gotch v0.9.1 libtch/lib.go that the extracted set lacks (link-time stubs).
 STUBS=(cuda cudart cublas cudnn caffe2_nvrtc nvrtc-builtins nvrtc nvToolsExt c10_cuda torch_cuda)
 TORCH_LIBS=(libc10.so libtorch_cpu.so libtorch.so libgomp-a34b3233.so.1)

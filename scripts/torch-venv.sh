@@ -36,13 +36,9 @@ set -euo pipefail
 TORCH_VERSION=2.1.2
 LAYOUT=1   # bump when what is installed changes; forces a rebuild
 
-# name|version|wheel file|sha256 (PyPI)
-WHEELS=(
-  "torch|2.1.2|torch-2.1.2-cp311-cp311-manylinux1_x86_64.whl|a6ebbe517097ef289cc7952783588c72de071d4b15ce0f8b285093f0916b1162"
-  "nvidia-cuda-runtime-cu12|12.1.105|nvidia_cuda_runtime_cu12-12.1.105-py3-none-manylinux1_x86_64.whl|6e258468ddf5796e25f1dc591a31029fa317d97a0a94ed93468fc86301d61e40"
-  "nvidia-cuda-cupti-cu12|12.1.105|nvidia_cuda_cupti_cu12-12.1.105-py3-none-manylinux1_x86_64.whl|e54fde3983165c624cb79254ae9818a456eb6e87a7fd4d56a2352c24ee542d7e"
-  "nvidia-nvtx-cu12|12.1.105|nvidia_nvtx_cu12-12.1.105-py3-none-manylinux1_x86_64.whl|dc21cf308ca5691e7c04d962e213f8a4aa9bbfa23d95412f452254c2caeb09e5"
-)
+# The wheels, pinned with their sha256 in scripts/torch-wheels.sh (the same files as libtorch.sh's).
+. "$(dirname "$0")/torch-wheels.sh"
+WHEELS=("${TORCH_WHEELS[@]}")
 # Pure-Python dependencies of torch 2.1.2 (versions of its release time) and numpy.
 PY_DEPS=(sympy==1.12 mpmath==1.3.0 networkx==3.2.1 jinja2==3.1.2 markupsafe==2.1.3
   filelock==3.13.1 fsspec==2023.12.2 typing-extensions==4.9.0 numpy==1.26.4)
@@ -88,7 +84,7 @@ expected_marker() {
   echo "layout=$LAYOUT"
   local w
   for w in "${WHEELS[@]}"; do
-    IFS='|' read -r _ _ file sha <<<"$w"
+    IFS='|' read -r _ _ file sha _ <<<"$w"
     echo "$file sha256=$sha"
   done
   echo "${PY_DEPS[*]}"
@@ -181,7 +177,7 @@ fetch() {
 
 files=()
 for w in "${WHEELS[@]}"; do
-  IFS='|' read -r name version file sha <<<"$w"
+  IFS='|' read -r name version file sha _ <<<"$w"
   files+=("$(fetch "$name" "$version" "$file" "$sha")")
 done
 
