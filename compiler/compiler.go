@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"errors"
 	"fmt"
 
 	"parak8s.dev/parak8s/compiler/argo"
@@ -36,6 +37,10 @@ func Plan(path string, opts Options) ([]Result, error) {
 	out := make([]Result, 0, len(specs))
 	for _, s := range specs {
 		p, err := plan.Build(s.Experiment, s.Resolved, opts.Plan)
+		var ie *plan.ImageError
+		if errors.As(err, &ie) {
+			return nil, s.Errorf(ie.Field, "resolving image %s: %v", ie.Ref, ie.Err)
+		}
 		if err != nil {
 			return nil, err
 		}

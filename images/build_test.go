@@ -84,9 +84,8 @@ func TestImage(t *testing.T) {
 	if want := reg + "/parak8s/step@" + d1.String(); pinned != want {
 		t.Errorf("Push = %s, want %s", pinned, want)
 	}
-	res, err := images.Resolve(context.Background(), []string{reg + "/parak8s/step:cpu"})
-	if err != nil || res[reg+"/parak8s/step:cpu"] != pinned {
-		t.Errorf("Resolve = %v, %v; want %s", res, err, pinned)
+	if got, err := images.Resolver(context.Background())(reg + "/parak8s/step:cpu"); err != nil || got != pinned {
+		t.Errorf("Resolver = %s, %v; want %s", got, err, pinned)
 	}
 	ref, err := name.NewDigest(pinned)
 	if err != nil {

@@ -2,7 +2,6 @@ package images
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -10,25 +9,26 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// Resolve maps each image reference to its digest-pinned form,
-// repo@sha256:…, asking the registry with a HEAD request (default keychain).
-// A reference that already names a digest maps to itself without a request.
-// The repository is kept as written (no docker.io expansion).
-func Resolve(ctx context.Context, refs []string, opts ...remote.Option) (map[string]string, error) {
+// Resolver returns a function that maps an image reference to its
+// digest-pinned form, repo@sha256:…, asking the registry with a HEAD request
+// (GET when HEAD fails; default keychain) once per reference; errors are the
+// registry client's, for the caller to place. A reference
+// that already names a digest maps to itself without a request. The
+// repository is kept as written (no docker.io expansion).
+func Resolver(ctx context.Context, opts ...remote.Option) func(ref string) (string, error) {
 	opts = append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}, opts...)
-	out := map[string]string{}
-	for _, ref := range refs {
-		if _, done := out[ref]; done {
-			continue
+	pinned := map[string]string{}
+	return func(ref string) (string, error) {
+		if p, ok := pinned[ref]; ok {
+			return p, nil
 		}
 		r, err := name.ParseReference(ref)
 		if err != nil {
-			return nil, fmt.Errorf("image %q: %w", ref, err)
+			return "", err
 		}
 		t, ok := r.(name.Tag)
 		if !ok {
-			out[ref] = ref
-			continue
+			return ref, nil
 		}
 		desc, err := remote.Head(t, opts...)
 		if err != nil {
@@ -36,12 +36,11 @@ func Resolve(ctx context.Context, refs []string, opts ...remote.Option) (map[str
 			// body to explain it: ask with GET, as crane digest does.
 			d, getErr := remote.Get(t, opts...)
 			if getErr != nil {
-				return nil, fmt.Errorf("resolving image %s: %w", ref, getErr)
+				return "", getErr
 			}
 			desc = &d.Descriptor
 		}
-		repo := strings.TrimSuffix(ref, ":"+t.TagStr())
-		out[ref] = repo + "@" + desc.Digest.String()
+		pinned[ref] = strings.TrimSuffix(ref, ":"+t.TagStr()) + "@" + desc.Digest.String()
+		return pinned[ref], nil
 	}
-	return out, nil
 }

@@ -64,16 +64,10 @@ func TestResolveGolden(t *testing.T) {
 	}
 	compile := func() ([]byte, []string) {
 		t.Helper()
-		res, err := compiler.Plan(spec, compiler.DefaultOptions())
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := res[0].Plan
 		opts := compiler.DefaultOptions()
-		if opts.Plan.Images, err = images.Resolve(context.Background(), []string{p.StepImage, p.TrainImage}, rt); err != nil {
-			t.Fatal(err)
-		}
-		if res, err = compiler.Compile(spec, opts); err != nil {
+		opts.Plan.ResolveImage = images.Resolver(context.Background(), rt)
+		res, err := compiler.Compile(spec, opts)
+		if err != nil {
 			t.Fatal(err)
 		}
 		var ids []string

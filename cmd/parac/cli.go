@@ -16,6 +16,7 @@ import (
 	"parak8s.dev/parak8s/compiler"
 	"parak8s.dev/parak8s/compiler/plan"
 	"parak8s.dev/parak8s/compiler/spec"
+	"parak8s.dev/parak8s/images"
 	"parak8s.dev/parak8s/schema"
 )
 
@@ -96,10 +97,7 @@ warning and trial ids use the tag.`,
 		Args: args1,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if resolve {
-				var err error
-				if opts.Plan.Images, err = resolveImages(cmd.Context(), args[0], opts); err != nil {
-					return err
-				}
+				opts.Plan.ResolveImage = images.Resolver(cmd.Context())
 			}
 			res, err := compiler.Compile(args[0], opts)
 			if err != nil {
@@ -175,10 +173,7 @@ reference: with --resolve they are the ids "parac compile --resolve" gives.`,
 		Args: args1,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if resolve {
-				var err error
-				if opts.Plan.Images, err = resolveImages(cmd.Context(), args[0], opts); err != nil {
-					return err
-				}
+				opts.Plan.ResolveImage = images.Resolver(cmd.Context())
 			}
 			res, err := compiler.Plan(args[0], opts)
 			if err != nil {

@@ -1,43 +1,14 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
-	"parak8s.dev/parak8s/compiler"
 	"parak8s.dev/parak8s/images"
 )
-
-// resolveImages plans the spec once to learn which images its steps use and
-// maps each to its digest-pinned reference. A failure names the field.
-func resolveImages(ctx context.Context, path string, opts compiler.Options) (map[string]string, error) {
-	res, err := compiler.Plan(path, opts)
-	if err != nil {
-		return nil, err
-	}
-	pinned := map[string]string{}
-	var errs []error
-	for _, r := range res {
-		for _, f := range [][2]string{{"images.step", r.Plan.StepImage}, {"images.gpu", r.Plan.TrainImage}} {
-			field, ref := f[0], f[1]
-			if _, done := pinned[ref]; done || (field == "images.gpu" && ref == r.Plan.StepImage) {
-				continue
-			}
-			m, err := images.Resolve(ctx, []string{ref})
-			if err != nil {
-				errs = append(errs, r.Spec.Errorf(field, "%v", err))
-				continue
-			}
-			pinned[ref] = m[ref]
-		}
-	}
-	return pinned, errors.Join(errs...)
-}
 
 func imagesCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{

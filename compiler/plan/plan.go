@@ -83,10 +83,24 @@ func (t Trial) Label() string {
 
 // Options tune Build.
 type Options struct {
-	// Images maps image references in the spec to the references to use
-	// (typically digest-pinned ones from `parac compile --resolve`).
-	Images map[string]string
+	// ResolveImage, when set, maps each image reference the steps use to
+	// the reference to run instead (`parac compile --resolve`: the
+	// digest-pinned one). Trial ids include the result.
+	ResolveImage func(ref string) (string, error)
 }
+
+// ImageError is a failure of Options.ResolveImage for the image of a spec
+// field ("images.step" or "images.gpu").
+type ImageError struct {
+	Field, Ref string
+	Err        error
+}
+
+func (e *ImageError) Error() string {
+	return fmt.Sprintf("%s: resolving image %s: %v", e.Field, e.Ref, e.Err)
+}
+
+func (e *ImageError) Unwrap() error { return e.Err }
 
 // DefaultOptions returns the options of a plain `parac compile`.
 func DefaultOptions() Options { return Options{} }
@@ -102,10 +116,15 @@ func Build(exp schema.Experiment, resolved map[string]any, opts Options) (*Plan,
 	if err != nil {
 		return nil, fmt.Errorf("planning %s: %w", exp.Name, err)
 	}
-	p := &Plan{Experiment: exp, Config: cfg, StepImage: resolveImage(exp.Images.Step, opts)}
+	p := &Plan{Experiment: exp, Config: cfg}
+	if p.StepImage, err = resolveImage("images.step", exp.Images.Step, opts); err != nil {
+		return nil, err
+	}
 	p.TrainImage = p.StepImage
-	if exp.Resources.GPUs > 0 && exp.Images.GPU != "" {
-		p.TrainImage = resolveImage(exp.Images.GPU, opts)
+	if exp.Resources.GPUs > 0 && exp.Images.GPU != "" && exp.Images.GPU != exp.Images.Step {
+		if p.TrainImage, err = resolveImage("images.gpu", exp.Images.GPU, opts); err != nil {
+			return nil, err
+		}
 	}
 	if len(pts) > 0 {
 		for _, o := range pts[0] {
@@ -137,11 +156,15 @@ func Build(exp schema.Experiment, resolved map[string]any, opts Options) (*Plan,
 	return p, nil
 }
 
-func resolveImage(ref string, opts Options) string {
-	if r, ok := opts.Images[ref]; ok {
-		return r
+func resolveImage(field, ref string, opts Options) (string, error) {
+	if opts.ResolveImage == nil {
+		return ref, nil
 	}
-	return ref
+	r, err := opts.ResolveImage(ref)
+	if err != nil {
+		return "", &ImageError{Field: field, Ref: ref, Err: err}
+	}
+	return r, nil
 }
 
 func trial(resolved map[string]any, overrides []step.Override, image string) (Trial, error) {

@@ -1,7 +1,9 @@
 package plan_test
 
 import (
+	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"parak8s.dev/parak8s/compiler/plan"
@@ -92,10 +94,12 @@ func TestTrialIDInputs(t *testing.T) {
 	id := func(src string, opts plan.Options) string { return build(t, src, opts).Trials[0].ID }
 	ref := id(``, plan.DefaultOptions())
 	for name, other := range map[string]string{
-		"image digest": id(``, plan.Options{Images: map[string]string{"ghcr.io/parak8s/parak8s:v0.1.0": "ghcr.io/parak8s/parak8s@sha256:" + string(make64('a'))}}),
-		"seed":         id(`training: seed: 7`, plan.DefaultOptions()),
-		"dataset":      id(`data: source: digest: "sha256:`+string(make64('b'))+`"`, plan.DefaultOptions()),
-		"config":       id(`training: epochs: 3`, plan.DefaultOptions()),
+		"image digest": id(``, plan.Options{ResolveImage: func(string) (string, error) {
+			return "ghcr.io/parak8s/parak8s@sha256:" + string(make64('a')), nil
+		}}),
+		"seed":    id(`training: seed: 7`, plan.DefaultOptions()),
+		"dataset": id(`data: source: digest: "sha256:`+string(make64('b'))+`"`, plan.DefaultOptions()),
+		"config":  id(`training: epochs: 3`, plan.DefaultOptions()),
 	} {
 		if other == ref {
 			t.Errorf("changing the %s did not change the trial id", name)
@@ -118,4 +122,55 @@ func make64(c byte) []byte {
 		b[i] = c
 	}
 	return b
+}
+
+// TestResolveImage: each image the steps use is resolved once, the GPU image
+// only when train asks for GPUs, and a failure names the field.
+func TestResolveImage(t *testing.T) {
+	const gpu = `resources: gpus: 1
+images: gpu: "r/gpu:1"
+`
+	for _, tc := range []struct {
+		name, src string
+		fail      string // the reference the resolver fails on
+		asked     []string
+		field     string // of the ImageError; "" for none
+	}{
+		{"step only", ``, "", []string{"ghcr.io/parak8s/parak8s:v0.1.0"}, ""},
+		{"gpu unused without gpus", `images: gpu: "r/gpu:1"`, "", []string{"ghcr.io/parak8s/parak8s:v0.1.0"}, ""},
+		{"gpu", gpu, "", []string{"ghcr.io/parak8s/parak8s:v0.1.0", "r/gpu:1"}, ""},
+		{"step fails", gpu, "ghcr.io/parak8s/parak8s:v0.1.0", []string{"ghcr.io/parak8s/parak8s:v0.1.0"}, "images.step"},
+		{"gpu fails", gpu, "r/gpu:1", []string{"ghcr.io/parak8s/parak8s:v0.1.0", "r/gpu:1"}, "images.gpu"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := filepath.Join(t.TempDir(), "exp.cue")
+			specs, err := spec.Load(f, spec.Options{Overlay: map[string][]byte{f: []byte(base + tc.src)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var asked []string
+			opts := plan.Options{ResolveImage: func(ref string) (string, error) {
+				asked = append(asked, ref)
+				if ref == tc.fail {
+					return "", errors.New("MANIFEST_UNKNOWN")
+				}
+				return ref + "@sha256:" + string(make64('c')), nil
+			}}
+			p, err := plan.Build(specs[0].Experiment, specs[0].Resolved, opts)
+			if !slices.Equal(asked, tc.asked) {
+				t.Errorf("resolved %q, want %q", asked, tc.asked)
+			}
+			var ie *plan.ImageError
+			switch {
+			case tc.field == "" && err != nil:
+				t.Fatal(err)
+			case tc.field == "":
+				if want := tc.asked[len(tc.asked)-1] + "@sha256:" + string(make64('c')); p.TrainImage != want {
+					t.Errorf("train image %s, want %s", p.TrainImage, want)
+				}
+			case !errors.As(err, &ie) || ie.Field != tc.field || ie.Ref != tc.fail:
+				t.Errorf("error %v, want an ImageError for %s (%s)", err, tc.field, tc.fail)
+			}
+		})
+	}
 }
