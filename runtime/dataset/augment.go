@@ -33,10 +33,17 @@ func (a *augmentedBeats) Get(i, epoch int, dst []float32) (int, error) {
 	r := rand.New(rand.NewPCG(a.seed, uint64(epoch)<<40^uint64(i)))
 	w := dst[:a.window]
 	if a.shift > 0 {
-		s := r.IntN(2*a.shift+1) - a.shift
-		src := append([]float32(nil), w...)
-		for j := range w {
-			w[j] = src[min(max(j-s, 0), len(src)-1)]
+		// w[j] = w[j-s], edges repeated, in place: a right shift reads
+		// lower indices, so it runs from the end; a left shift from the start.
+		s, n := r.IntN(2*a.shift+1)-a.shift, len(w)
+		if s > 0 {
+			for j := n - 1; j >= 0; j-- {
+				w[j] = w[max(j-s, 0)]
+			}
+		} else {
+			for j := range n {
+				w[j] = w[min(j-s, n-1)]
+			}
 		}
 	}
 	scale := 1 + a.aug.Scale*(2*r.Float64()-1)

@@ -47,6 +47,31 @@ func TestAugmentedBeats(t *testing.T) {
 	if id := get(newAugmentedBeats(b, schema.SignalAugment{Enabled: true}, window, 100, 7), 1, 3); !slices.Equal(id, orig) {
 		t.Errorf("zero augmentation changed the beat: %v → %v", orig, id)
 	}
+	// A shift alone moves the window by at most 2 samples, edges repeated.
+	shiftOnly := newAugmentedBeats(b, schema.SignalAugment{Enabled: true, Shift: 0.02}, window, 100, 7)
+	seen := map[int]bool{}
+	for epoch := range 40 {
+		got := get(shiftOnly, 1, epoch)[:window]
+		found := false
+		for s := -2; s <= 2 && !found; s++ {
+			found = true
+			for j := range got {
+				if got[j] != orig[min(max(j-s, 0), window-1)] {
+					found = false
+					break
+				}
+			}
+			if found {
+				seen[s] = true
+			}
+		}
+		if !found {
+			t.Fatalf("epoch %d: %v is no shift of %v by -2..2 samples", epoch, got, orig[:window])
+		}
+	}
+	if len(seen) < 4 {
+		t.Errorf("40 epochs drew only the shifts %v", seen)
+	}
 	// Bounded: |x'| ≤ |x|·(1+scale) + 2·baseline + 6σ noise.
 	for epoch := range 50 {
 		for j, v := range get(a, 0, epoch)[:window] {
