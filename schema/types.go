@@ -56,15 +56,17 @@ type Source struct {
 
 // Signal mirrors #Signal.
 type Signal struct {
-	Lead       string        `json:"lead"`
-	SampleRate int           `json:"sampleRate"`
-	Recipe     string        `json:"recipe"`
-	Before     float64       `json:"before"`
-	After      float64       `json:"after"`
-	Normalize  string        `json:"normalize"`
-	RRFeatures bool          `json:"rrFeatures"`
-	Labels     string        `json:"labels"`
-	Augment    SignalAugment `json:"augment"`
+	Lead           string        `json:"lead"`
+	SampleRate     int           `json:"sampleRate"`
+	Recipe         string        `json:"recipe"`
+	Before         float64       `json:"before"`
+	After          float64       `json:"after"`
+	Normalize      string        `json:"normalize"`
+	RRFeatures     bool          `json:"rrFeatures"`
+	RRRelative     bool          `json:"rrRelative"`
+	RecordTemplate bool          `json:"recordTemplate"`
+	Labels         string        `json:"labels"`
+	Augment        SignalAugment `json:"augment"`
 }
 
 // SignalAugment mirrors #SignalAugment.

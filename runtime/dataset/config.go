@@ -208,6 +208,11 @@ func ECGOptions(sig *schema.Signal) (ecg.Options, error) {
 		return o, fmt.Errorf("data.signal.normalize: %q: want \"zscore\", \"minmax\" or \"none\"", sig.Normalize)
 	}
 	o.RR = sig.RRFeatures
+	o.RRRelative = sig.RRRelative
+	o.Template = sig.RecordTemplate
+	if o.Template && sig.Augment.Enabled {
+		return o, fmt.Errorf("data.signal.augment.enabled: augmentation cannot be combined with data.signal.recordTemplate")
+	}
 	if sig.Labels != LabelsAAMI && sig.Labels != LabelsSymbols {
 		return o, fmt.Errorf("data.signal.labels: %q: want %q or %q", sig.Labels, LabelsAAMI, LabelsSymbols)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log"
+	"math"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -781,6 +782,20 @@ func TestPrepareErrors(t *testing.T) {
 			d.Split = schema.Split{By: ByFraction, Train: 1.0}
 			return d
 		}, "", []string{"data.signal.rrFeatures"}},
+		{"csv template", func() schema.Data {
+			d := base()
+			d.Source = schema.Source{Kind: SourceCSV, Path: csv}
+			d.Signal.RRFeatures, d.Signal.RecordTemplate = false, true
+			d.Split = schema.Split{By: ByFraction, Train: 1.0}
+			return d
+		}, "", []string{"data.signal.recordTemplate: a beat CSV holds no records"}},
+		{"csv relative rr", func() schema.Data {
+			d := base()
+			d.Source = schema.Source{Kind: SourceCSV, Path: csv}
+			d.Signal.RRFeatures, d.Signal.RRRelative = false, true
+			d.Split = schema.Split{By: ByFraction, Train: 1.0}
+			return d
+		}, "", []string{"data.signal.rrRelative: a beat CSV"}},
 		{"csv by record", func() schema.Data {
 			d := base()
 			d.Source = schema.Source{Kind: SourceCSV, Path: csv}
@@ -880,5 +895,71 @@ func TestOpenErrors(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, c.err)
 			}
 		})
+	}
+}
+
+// TestPrepareRecordRelative: with data.signal.recordTemplate every sample
+// is two channels (the window, then the window minus its own record's
+// template) followed by the RR features, ten with data.signal.rrRelative;
+// the same prepared or read raw.
+func TestPrepareRecordRelative(t *testing.T) {
+	mitdb := testenv.MITDB(t)
+	data := wfdbData(mitdb, "window", true, []any{"101"}, []any{"106", "119"})
+	data.Signal.RecordTemplate, data.Signal.RRRelative = true, true
+	dir, m := prepareT(t, data)
+	if !slices.Equal(m.Input, []int{2, 163}) || m.Features != 10 || !m.Signal.RecordTemplate || !m.Signal.RRRelative {
+		t.Fatalf("manifest input %v, features %d, signal %+v", m.Input, m.Features, m.Signal)
+	}
+	set, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	val, err := set.Split("val", DefaultSplitOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vx, vy := samples(t, val, 0)
+	opt := ecg.DefaultOptions()
+	opt.Before, opt.After, opt.RR, opt.RRRelative, opt.Template = 0.5, 0.8, true, true, true
+	ds, _, err := ecg.Load(mitdb, []string{"106", "119"}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wx [][]float32
+	var wy []int
+	for _, b := range ds.Beats {
+		wx, wy = append(wx, append(slices.Clone(b.Signal), b.RR...)), append(wy, b.Class)
+	}
+	equalSamples(t, "prepared", vx, vy, wx, wy)
+	// Most beats of 106 and 119 are N: their median difference is small
+	// next to the window's own scale (z-scored: 1).
+	var diff []float64
+	for _, x := range vx {
+		for _, v := range x[163 : 2*163] {
+			diff = append(diff, math.Abs(float64(v)))
+		}
+	}
+	slices.Sort(diff)
+	if med := diff[len(diff)/2]; med > 0.3 {
+		t.Errorf("median |beat - template| = %.3f, want well under 1", med)
+	}
+
+	raw, err := OpenRaw(context.Background(), data, copyRecords(t, mitdb, "106", "119"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rm := raw.Manifest(); !slices.Equal(rm.Input, m.Input) {
+		t.Fatalf("raw input %v", rm.Input)
+	}
+	rs, err := raw.Split("test", DefaultSplitOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx, ry := samples(t, rs, 0)
+	equalSamples(t, "raw", rx, ry, vx, vy)
+
+	data.Signal.Augment.Enabled = true
+	if _, err := Prepare(context.Background(), data, t.TempDir(), DefaultOptions()); err == nil || !strings.Contains(err.Error(), "data.signal.augment.enabled") {
+		t.Errorf("template with augmentation: %v", err)
 	}
 }

@@ -143,7 +143,7 @@ func prepare(ctx context.Context, data schema.Data, dir string, opts Options) (_
 		}
 		sig := *data.Signal
 		m.Kind, m.Classes, m.Signal = KindSignal, src.classes, &sig
-		m.Input, m.Features = []int{1, src.length}, src.features
+		m.Input, m.Features = []int{src.channels, src.length}, src.features
 		root, files = src.root, src.files
 		for n, b := range src.splits {
 			m.Splits[n] = SplitInfo{N: b.Len(), Counts: b.counts(len(src.classes)), Records: b.records, File: n + ".safetensors"}

@@ -241,12 +241,12 @@ func openRaw(ctx context.Context, data schema.Data, path, split string) (*Set, e
 			if err != nil {
 				return nil, err
 			}
-			src = &signalSource{classes: l.classes, length: width, splits: map[string]*Beats{split: b}, root: filepath.Dir(path), files: []string{filepath.Base(path)}}
+			src = &signalSource{classes: l.classes, channels: 1, length: width, splits: map[string]*Beats{split: b}, root: filepath.Dir(path), files: []string{filepath.Base(path)}}
 		}
 		b := src.splits[split]
 		sig := *data.Signal
 		m.Kind, m.Classes, m.Signal = KindSignal, src.classes, &sig
-		m.Input, m.Features = []int{1, src.length}, src.features
+		m.Input, m.Features = []int{src.channels, src.length}, src.features
 		m.Splits[split] = SplitInfo{N: b.Len(), Counts: b.counts(len(src.classes)), Records: b.records, File: split}
 		set.beats = map[string]*Beats{split: b}
 		root, files = src.root, src.files

@@ -330,7 +330,8 @@ func recordFiles(dir, record, annotator string) ([]string, error) {
 // write, and the source files they come from.
 type signalSource struct {
 	classes  []string
-	length   int // window length L
+	channels int // signal channels C (2 with data.signal.recordTemplate)
+	length   int // window length L per channel
 	features int // RR features F
 	splits   map[string]*Beats
 	root     string   // digest root
@@ -370,15 +371,13 @@ func loadWFDB(ctx context.Context, dir string, parts map[string][]string, sig *s
 	if err != nil {
 		return nil, err
 	}
-	src := &signalSource{classes: l.classes, length: beatLength(opt), splits: map[string]*Beats{}, root: dir, files: files}
-	if opt.RR {
-		src.features = ecg.NumRRFeatures
-	}
+	src := &signalSource{classes: l.classes, channels: opt.Channels(), length: beatLength(opt), splits: map[string]*Beats{}, root: dir, files: files}
+	src.features = opt.Features()
 	for name, recs := range parts {
 		if len(recs) == 0 {
 			continue
 		}
-		b, _, err := toBeats(ds.Subset(recs).Beats, l, src.length, src.features, slices.Clone(recs))
+		b, _, err := toBeats(ds.Subset(recs).Beats, l, src.channels*src.length, src.features, slices.Clone(recs))
 		if err != nil {
 			return nil, fmt.Errorf("reading WFDB records in %s: %w", dir, err)
 		}
@@ -394,6 +393,12 @@ func readCSV(path string, sig *schema.Signal, classes []string) (*ecg.Dataset, *
 	}
 	if sig.Labels != LabelsAAMI {
 		return nil, nil, fmt.Errorf("data.signal.labels: %q: a beat CSV holds AAMI class numbers, use %q", sig.Labels, LabelsAAMI)
+	}
+	if sig.RecordTemplate {
+		return nil, nil, fmt.Errorf("data.signal.recordTemplate: a beat CSV holds no records to take templates from; set it to false")
+	}
+	if sig.RRRelative {
+		return nil, nil, fmt.Errorf("data.signal.rrRelative: a beat CSV holds no R-peak times to compute RR features from; set it to false")
 	}
 	if sig.RRFeatures {
 		return nil, nil, fmt.Errorf("data.signal.rrFeatures: a beat CSV holds no R-peak times to compute RR features from; set it to false")
@@ -440,7 +445,7 @@ func loadCSV(path string, sig *schema.Signal, classes []string, sp splitSpec) (*
 		keys[i] = strconv.FormatInt(b.Sample, 10)
 	}
 	part := stratify(labels, keys, sp.seed, fractions)
-	src := &signalSource{classes: l.classes, length: width, splits: map[string]*Beats{}, root: filepath.Dir(path), files: []string{filepath.Base(path)}}
+	src := &signalSource{classes: l.classes, channels: 1, length: width, splits: map[string]*Beats{}, root: filepath.Dir(path), files: []string{filepath.Base(path)}}
 	for p, n := range names {
 		var sel []ecg.Beat
 		for i, b := range ds.Beats {

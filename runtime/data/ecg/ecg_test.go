@@ -389,3 +389,95 @@ func BenchmarkExtract(b *testing.B) {
 		})
 	}
 }
+
+// TestExtractTemplate checks the record-template channel on the synthetic
+// ramp record, where every window is its R peak's time plus a fixed ramp:
+// the per-sample median of the windows is the median beat's window, so each
+// difference is a constant, (R peak - median R peak)/100 mV.
+func TestExtractTemplate(t *testing.T) {
+	rec := synthRecord(4000, "V5", "MLII")
+	opt := DefaultOptions()
+	opt.Rate, opt.Before, opt.After, opt.Normalize = 0, 0.1, 0.2, NormNone
+	opt.Template = true
+	for _, c := range []struct {
+		name  string
+		peaks []int64
+		mid   float64 // per-sample median R peak
+	}{
+		{"odd", []int64{720, 1000, 1450}, 1000},
+		{"even", []int64{720, 1000}, 860},
+		{"one", []int64{1500}, 1500},
+	} {
+		var anns []wfdb.Annotation
+		for _, p := range c.peaks {
+			anns = append(anns, wfdb.Annotation{Sample: p, Symbol: "N"})
+		}
+		beats, _, err := Extract(rec, anns, opt)
+		if err != nil || len(beats) != len(c.peaks) {
+			t.Fatalf("%s: %d beats, %v", c.name, len(beats), err)
+		}
+		for _, b := range beats {
+			if len(b.Signal) != 2*108 {
+				t.Fatalf("%s: beat %d has %d samples, want 2 x 108", c.name, b.Sample, len(b.Signal))
+			}
+			for i, v := range b.Signal[:108] {
+				if want := float32(b.Sample-36+int64(i)) / 100; math.Abs(float64(v-want)) > 1e-5 {
+					t.Fatalf("%s: beat %d window sample %d = %v, want %v", c.name, b.Sample, i, v, want)
+				}
+			}
+			want := (float64(b.Sample) - c.mid) / 100
+			for i, v := range b.Signal[108:] {
+				if math.Abs(float64(v)-want) > 1e-4 {
+					t.Fatalf("%s: beat %d difference sample %d = %v, want %v", c.name, b.Sample, i, v, want)
+				}
+			}
+		}
+	}
+	if opt.Channels() != 2 || DefaultOptions().Channels() != 1 {
+		t.Errorf("channels %d / %d", opt.Channels(), DefaultOptions().Channels())
+	}
+}
+
+// TestRelativeRR: a regular 60/min rhythm with one premature beat (0.6 s)
+// and its compensatory pause (1.4 s).
+func TestRelativeRR(t *testing.T) {
+	l := func(v float64) float32 { return float32(math.Log(v)) }
+	samples := []int64{0, 360, 720, 936, 1440, 1800}
+	rel := relativeRR(rrFeatures(samples, 360, 10), 2, 1.0/360)
+	// The record's median RR is 1 s. Beat 3: local average mean(1, 1,
+	// 0.6), neighbours 1 1 | 1.4 1 (median 1). Beat 4: local average
+	// mean(1, 1, 0.6, 1.4) = 1, neighbours 1 0.6 | 1 (median 1).
+	want := map[int][NumRRFeatures]float32{
+		0: {}, // every ratio 1
+		3: {l(0.6), l(1.4), l(2.6 / 3), l(1.4 / 0.6), l(0.6)},
+		4: {l(1.4), 0, 0, l(1 / 1.4), l(1.4)},
+	}
+	for i, w := range want {
+		for j := range w {
+			if math.Abs(float64(rel[i][j]-w[j])) > 1e-5 {
+				t.Errorf("beat %d: %v, want %v", i, rel[i], w)
+				break
+			}
+		}
+	}
+	if got := relativeRR(rrFeatures([]int64{5}, 360, 10), 2, 1.0/360); got[0] != ([NumRRFeatures]float32{}) {
+		t.Errorf("single beat: %v", got)
+	}
+	// Two annotations on one sample: intervals floored, no infinities.
+	for _, f := range relativeRR(rrFeatures([]int64{0, 360, 360, 720}, 360, 10), 2, 1.0/360) {
+		for _, v := range f {
+			if math.IsInf(float64(v), 0) || math.IsNaN(float64(v)) {
+				t.Fatalf("zero interval gives %v", f)
+			}
+		}
+	}
+	o := DefaultOptions()
+	o.RR, o.RRRelative = true, true
+	if o.Features() != 2*NumRRFeatures || DefaultOptions().Features() != 0 {
+		t.Errorf("features %d / %d", o.Features(), DefaultOptions().Features())
+	}
+	o.RRSpan = 0
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "rr span 0") {
+		t.Errorf("span 0: %v", err)
+	}
+}

@@ -19,6 +19,8 @@ type Beat struct {
 	Sample int64
 	Class  int    // AAMI class, index into Dataset.Classes
 	Symbol string // the WFDB annotation symbol ("N", "V", …); "" for CSV beats
+	// Signal is the beat window; with Options.Template it is followed by
+	// the window minus the record's template (same length).
 	Signal []float32
 	// RR holds, when Options.RR is set, in seconds: previous RR, next RR,
 	// local average RR (mean of up to Options.RRWindow preceding RR
@@ -27,6 +29,15 @@ type Beat struct {
 	// record uses its next RR as previous RR and local average, the last
 	// beat its previous RR as next RR; a record with a single beat gets
 	// zeros.
+	//
+	// With Options.RRRelative, NumRRFeatures more follow (after the above
+	// when Options.RR is set too), each the natural log of a ratio, so 0
+	// for a beat in its record's usual rhythm: previous, next and local
+	// average RR over the record's median RR; next over previous RR (a
+	// compensatory pause); previous RR over the median of the
+	// Options.RRSpan intervals on either side (prematurity against the
+	// neighbourhood, which runs of ectopic beats do not hide). Intervals
+	// are floored at one sample.
 	RR []float32
 }
 
@@ -132,9 +143,12 @@ func Extract(rec *wfdb.Record, anns []wfdb.Annotation, opt Options) ([]Beat, Sta
 	for i, c := range cands {
 		samples[i] = c.sample
 	}
-	var rr [][NumRRFeatures]float32
-	if opt.RR {
+	var rr, rel [][NumRRFeatures]float32
+	if opt.RR || opt.RRRelative {
 		rr = rrFeatures(samples, fs, opt.RRWindow)
+	}
+	if opt.RRRelative {
+		rel = relativeRR(rr, opt.RRSpan, 1/fs)
 	}
 
 	var cutter func(c int64) ([]float32, bool)
@@ -170,12 +184,44 @@ func Extract(rec *wfdb.Record, anns []wfdb.Annotation, opt Options) ([]Beat, Sta
 		}
 		b := Beat{Record: name, Sample: c.sample, Class: c.class, Symbol: c.symbol, Signal: w}
 		if opt.RR {
-			b.RR = append([]float32(nil), rr[i][:]...)
+			b.RR = append(b.RR, rr[i][:]...)
+		}
+		if opt.RRRelative {
+			b.RR = append(b.RR, rel[i][:]...)
 		}
 		st.Beats[c.class]++
 		beats = append(beats, b)
 	}
+	if opt.Template {
+		addTemplateChannel(beats)
+	}
 	return beats, st, nil
+}
+
+// addTemplateChannel appends to every beat's window its difference from
+// the per-sample median of all the windows (which have one length).
+func addTemplateChannel(beats []Beat) {
+	if len(beats) == 0 {
+		return
+	}
+	n := len(beats[0].Signal)
+	tmpl := make([]float32, n)
+	col := make([]float32, len(beats))
+	for j := range n {
+		for i, b := range beats {
+			col[i] = b.Signal[j]
+		}
+		tmpl[j] = float32(median(col))
+	}
+	for i := range beats {
+		w := beats[i].Signal
+		s := make([]float32, 2*n)
+		copy(s, w)
+		for j, v := range w {
+			s[n+j] = v - tmpl[j]
+		}
+		beats[i].Signal = s
+	}
 }
 
 func mapAll(s []int64, f func(int64) int64) []int64 {
@@ -272,6 +318,30 @@ func rrFeatures(samples []int64, fs float64, window int) [][NumRRFeatures]float3
 			rpre, rpost = pre/local, post/local
 		}
 		out[i] = [NumRRFeatures]float32{float32(pre), float32(post), float32(local), float32(rpre), float32(rpost)}
+	}
+	return out
+}
+
+// relativeRR computes the Options.RRRelative features from the rrFeatures
+// of a record's beats; intervals are floored at floor seconds.
+func relativeRR(rr [][NumRRFeatures]float32, span int, floor float64) [][NumRRFeatures]float32 {
+	out := make([][NumRRFeatures]float32, len(rr))
+	if len(rr) < 2 {
+		return out
+	}
+	pre := make([]float64, len(rr))
+	for i, f := range rr {
+		pre[i] = max(float64(f[0]), floor)
+	}
+	rec := median(pre)
+	lr := func(a, b float64) float32 { return float32(math.Log(max(a, floor) / max(b, floor))) }
+	buf := make([]float64, 0, 2*span)
+	for i, f := range rr {
+		buf = append(buf[:0], pre[max(0, i-span):i]...)
+		buf = append(buf, pre[i+1:min(len(pre), i+1+span)]...)
+		near := median(buf)
+		post, local := float64(f[1]), float64(f[2])
+		out[i] = [NumRRFeatures]float32{lr(pre[i], rec), lr(post, rec), lr(local, rec), lr(post, pre[i]), lr(pre[i], near)}
 	}
 	return out
 }

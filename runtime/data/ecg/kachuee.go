@@ -61,7 +61,8 @@ func (k *kachuee) cut(c int64) ([]float32, bool) {
 	return out, true
 }
 
-func median(v []int64) float64 {
+// median returns the median of v (0 when empty), leaving v as it is.
+func median[T int64 | float32 | float64](v []T) float64 {
 	if len(v) == 0 {
 		return 0
 	}

@@ -79,6 +79,40 @@ type Options struct {
 	// is the number of preceding RR intervals in the local average.
 	RR       bool
 	RRWindow int
+
+	// RRRelative adds NumRRFeatures more features to every beat, after
+	// those of RR: its rhythm relative to its own record (see Beat.RR).
+	// RRSpan is the number of RR intervals on either side of a beat in the
+	// neighbourhood median.
+	RRRelative bool
+	RRSpan     int
+
+	// Template appends a second channel to every beat window: the window
+	// minus the record's template, the per-sample median of all the
+	// windows cut from that record (its usual beat, found without labels).
+	// Beat.Signal then holds the window followed by the difference.
+	Template bool
+}
+
+// Features returns the number of RR features per beat.
+func (o Options) Features() int {
+	n := 0
+	if o.RR {
+		n += NumRRFeatures
+	}
+	if o.RRRelative {
+		n += NumRRFeatures
+	}
+	return n
+}
+
+// Channels returns the number of signal channels of a beat: 2 with
+// Template, else 1.
+func (o Options) Channels() int {
+	if o.Template {
+		return 2
+	}
+	return 1
 }
 
 // DefaultOptions returns the window method on lead MLII at 125 Hz, 0.25 s
@@ -96,6 +130,7 @@ func DefaultOptions() Options {
 		KachueeWindow: 10,
 		KachueeLength: 187,
 		RRWindow:      10,
+		RRSpan:        32,
 	}
 }
 
@@ -119,6 +154,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("options: rate %v: want a non-negative number", o.Rate)
 	case o.RR && o.RRWindow < 1:
 		return fmt.Errorf("options: rr window %d: want at least 1", o.RRWindow)
+	case o.RRRelative && o.RRSpan < 1:
+		return fmt.Errorf("options: rr span %d: want at least 1", o.RRSpan)
 	}
 	switch o.Method {
 	case MethodWindow:
