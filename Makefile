@@ -10,7 +10,7 @@ CGO_ENV = $(shell scripts/cgo-env.sh --make)
 # clone sits next to shared/), like the tests' internal/testenv; override to point elsewhere.
 DATA  ?= $(shell d="$(CURDIR)"; while [ "$$d" != / ]; do d=$$(dirname "$$d"); [ -d "$$d/shared/data" ] && { echo "$$d/shared/data"; break; }; done)
 
-.PHONY: help build images parac train-ecg train-pneumonia demo test test-short integration fuzz bench bench-train golden lint libtorch clean cluster-up cluster-down e2e
+.PHONY: help build images parac train-ecg cv-ecg train-pneumonia demo test test-short integration fuzz bench bench-train golden lint libtorch clean cluster-up cluster-down e2e
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,13 @@ train-ecg: build ## train the ECG example's default config on MIT-BIH DS1 (split
 	$(BIN)/parac config examples/ecg --set 'data.source.path="$(DATA)/mitdb"' > out/ecg/experiment.json
 	$(BIN)/parak8s train --config out/ecg/experiment.json --out out/ecg/model --checkpoints out/ecg/checkpoints
 	$(BIN)/parak8s evaluate --model out/ecg/model --data $(DATA)/mitdb --split val --out out/ecg/metrics
+
+# cv-ecg: the ECG example's configuration cross-validated by patient (examples/ecg-cv: 4 folds
+# of the 22 DS1 records, one trial each, run by parac run); per-fold metrics in its report.
+cv-ecg: build ## 4-fold cross-validation by patient of the ECG example on DS1 (parac run examples/ecg-cv); the last line is its report
+	$(BIN)/parac run examples/ecg-cv --set 'data.source.path="$(abspath $(DATA))/mitdb"' --workdir out/ecg-cv --parak8s $(BIN)/parak8s
+	$(BIN)/parac report --workdir out/ecg-cv --experiment ecg-cv -o out/ecg-cv/report.html
+	@echo "$(abspath out/ecg-cv/report.html)"
 
 train-pneumonia: build ## train the pneumonia example's default config on train, report on val -> out/pneumonia/model
 	@mkdir -p out/pneumonia

@@ -26,6 +26,7 @@ func TestGolden(t *testing.T) {
 		{"ecg", 100},
 		{"pneumonia", 8},
 		{"demo", 4},
+		{"ecg-cv", 4},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
 			res, err := compiler.Compile(tc.dir, compiler.DefaultOptions())

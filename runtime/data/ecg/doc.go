@@ -32,7 +32,11 @@
 //     detector (local maxima above 0.9), so every labelled beat is used
 //     and the result is deterministic.
 //
-// Optional RR features (Options.RR) are described at Beat.RR. ReadCSV and
+// Optional RR features (Options.RR, and Options.RRRelative: the rhythm
+// relative to the beat's own record) are described at Beat.RR;
+// Options.Template adds a second channel, each window minus the per-sample
+// median window of its record. Both use only the record's own beats, never
+// labels, so they are computed the same way for a patient never seen. ReadCSV and
 // WriteCSV read and write the Kaggle layout (187 samples + label, no
 // header). SplitByRecord assigns records (patients) to train/validation
 // parts deterministically; Dataset.Subset takes explicit record lists,
