@@ -751,6 +751,18 @@ func TestPrepareErrors(t *testing.T) {
 	os.WriteFile(csv, []byte("0.1,0.2,1\n0.3,0.4,0\n"), 0o644)
 	notEmpty := t.TempDir()
 	os.WriteFile(filepath.Join(notEmpty, "x"), nil, 0o644)
+	// beatCSV reads csv split by fraction, without RR features unless set
+	// changes the signal.
+	beatCSV := func(set func(*schema.Signal)) func() schema.Data {
+		return func() schema.Data {
+			d := base()
+			d.Source = schema.Source{Kind: SourceCSV, Path: csv}
+			d.Signal.RRFeatures = false
+			set(d.Signal)
+			d.Split = schema.Split{By: ByFraction, Train: 1.0}
+			return d
+		}
+	}
 	for _, c := range []struct {
 		name string
 		data func() schema.Data
@@ -776,39 +788,15 @@ func TestPrepareErrors(t *testing.T) {
 		{"pin mismatch", func() schema.Data { d := base(); d.Source.Digest = "sha256:" + strings.Repeat("a", 64); return d }, "", []string{"data.source.digest is sha256:aaa", "the source files used have digest sha256:"}},
 		{"http", func() schema.Data { d := base(); d.Source.Path = "https://example.com/mitdb"; return d }, "", []string{"http(s) sources are not supported"}},
 		{"not empty", base, notEmpty, []string{notEmpty + " is not empty"}},
-		{"csv rr", func() schema.Data {
-			d := base()
-			d.Source = schema.Source{Kind: SourceCSV, Path: csv}
-			d.Split = schema.Split{By: ByFraction, Train: 1.0}
-			return d
-		}, "", []string{"data.signal.rrFeatures"}},
-		{"csv template", func() schema.Data {
-			d := base()
-			d.Source = schema.Source{Kind: SourceCSV, Path: csv}
-			d.Signal.RRFeatures, d.Signal.RecordTemplate = false, true
-			d.Split = schema.Split{By: ByFraction, Train: 1.0}
-			return d
-		}, "", []string{"data.signal.recordTemplate: a beat CSV holds no records"}},
-		{"csv relative rr", func() schema.Data {
-			d := base()
-			d.Source = schema.Source{Kind: SourceCSV, Path: csv}
-			d.Signal.RRFeatures, d.Signal.RRRelative = false, true
-			d.Split = schema.Split{By: ByFraction, Train: 1.0}
-			return d
-		}, "", []string{"data.signal.rrRelative: a beat CSV"}},
+		{"csv rr", beatCSV(func(s *schema.Signal) { s.RRFeatures = true }), "", []string{"data.signal.rrFeatures"}},
+		{"csv template", beatCSV(func(s *schema.Signal) { s.RecordTemplate = true }), "", []string{"data.signal.recordTemplate: a beat CSV holds no records"}},
+		{"csv relative rr", beatCSV(func(s *schema.Signal) { s.RRRelative = true }), "", []string{"data.signal.rrRelative: a beat CSV"}},
+		{"csv symbols", beatCSV(func(s *schema.Signal) { s.Labels = LabelsSymbols }), "", []string{`data.signal.labels: "symbols"`}},
 		{"csv by record", func() schema.Data {
-			d := base()
-			d.Source = schema.Source{Kind: SourceCSV, Path: csv}
-			d.Signal.RRFeatures = false
+			d := beatCSV(func(*schema.Signal) {})()
+			d.Split = base().Split
 			return d
 		}, "", []string{`data.split.by: "record": a beat CSV`}},
-		{"csv symbols", func() schema.Data {
-			d := base()
-			d.Source = schema.Source{Kind: SourceCSV, Path: csv}
-			d.Signal.RRFeatures, d.Signal.Labels = false, LabelsSymbols
-			d.Split = schema.Split{By: ByFraction, Train: 1.0}
-			return d
-		}, "", []string{`data.signal.labels: "symbols"`}},
 		{"missing split folder", func() schema.Data { d := img(); d.Split.Val = "validation"; return d }, "", []string{`data.split.val: folder "validation"`}},
 		{"missing class folder", func() schema.Data { return img() }, "", []string{"data.split.val", filepath.Join(imgs, "val", "PNEUMONIA")}},
 		{"images by record", func() schema.Data { d := img(); d.Split = schema.Split{By: ByRecord, Train: []any{"a"}}; return d }, "", []string{"image folders have no records"}},
