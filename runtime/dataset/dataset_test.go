@@ -59,6 +59,20 @@ func prepareT(t *testing.T, data schema.Data) (string, *Manifest) {
 	return dir, m
 }
 
+// splitSamples opens the prepared set in dir and returns its split's samples.
+func splitSamples(t *testing.T, dir, split string) ([][]float32, []int) {
+	t.Helper()
+	set, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := set.Split(split, DefaultSplitOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return samples(t, sp, 0)
+}
+
 // samples returns every sample and label of a source.
 func samples(t *testing.T, src loader.Source, epoch int) ([][]float32, []int) {
 	t.Helper()
@@ -365,15 +379,7 @@ func TestOpenRawMatchesPrepared(t *testing.T) {
 	// WFDB folder, window beats with RR features.
 	data := wfdbData(mitdb, "window", true, []any{"101"}, []any{"106", "119"})
 	dir, m := prepareT(t, data)
-	set, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	val, err := set.Split("val", DefaultSplitOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	vx, vy := samples(t, val, 0)
+	vx, vy := splitSamples(t, dir, "val")
 	raw, err := OpenRaw(ctx, data, copyRecords(t, mitdb, "106", "119"), "test")
 	if err != nil {
 		t.Fatal(err)
@@ -395,15 +401,7 @@ func TestOpenRawMatchesPrepared(t *testing.T) {
 	// CSV: Kachuee beats (187 samples) without RR features.
 	kdata := wfdbData(mitdb, "kachuee", false, []any{"101"}, []any{"119"})
 	kdir, _ := prepareT(t, kdata)
-	kset, err := Open(kdir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kval, err := kset.Split("val", DefaultSplitOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	kx, ky := samples(t, kval, 0)
+	kx, ky := splitSamples(t, kdir, "val")
 	ds, _, err := ecg.Load(mitdb, []string{"119"}, ecg.KachueeOptions())
 	if err != nil {
 		t.Fatal(err)
@@ -898,15 +896,7 @@ func TestPrepareRecordRelative(t *testing.T) {
 	if !slices.Equal(m.Input, []int{2, 163}) || m.Features != 10 || !m.Signal.RecordTemplate || !m.Signal.RRRelative {
 		t.Fatalf("manifest input %v, features %d, signal %+v", m.Input, m.Features, m.Signal)
 	}
-	set, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	val, err := set.Split("val", DefaultSplitOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	vx, vy := samples(t, val, 0)
+	vx, vy := splitSamples(t, dir, "val")
 	opt := ecg.DefaultOptions()
 	opt.Before, opt.After, opt.RR, opt.RRRelative, opt.Template = 0.5, 0.8, true, true, true
 	ds, _, err := ecg.Load(mitdb, []string{"106", "119"}, opt)
