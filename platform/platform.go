@@ -114,18 +114,30 @@ func (o Options) meta(name, component string) metav1.ObjectMeta {
 }
 
 func (o Options) claim(name, component, size string) *corev1.PersistentVolumeClaim {
-	c := &corev1.PersistentVolumeClaim{TypeMeta: typeMeta("v1", "PersistentVolumeClaim"), ObjectMeta: o.meta(name, component), Spec: claimSpec(size)}
+	return &corev1.PersistentVolumeClaim{TypeMeta: typeMeta("v1", "PersistentVolumeClaim"), ObjectMeta: o.meta(name, component), Spec: o.claimSpec(size)}
+}
+
+// claimSpec is a ReadWriteOnce claim of size, of o.StorageClass when set.
+func (o Options) claimSpec(size string) corev1.PersistentVolumeClaimSpec {
+	c := corev1.PersistentVolumeClaimSpec{
+		AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+		Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)}},
+	}
 	if o.StorageClass != "" {
-		c.Spec.StorageClassName = &o.StorageClass
+		c.StorageClassName = &o.StorageClass
 	}
 	return c
 }
 
-func claimSpec(size string) corev1.PersistentVolumeClaimSpec {
-	return corev1.PersistentVolumeClaimSpec{
-		AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-		Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)}},
-	}
+// deployment runs pod as one replica of name, replaced rather than rolled
+// (one pod at a time on its ReadWriteOnce claim).
+func (o Options) deployment(name, component string, pod corev1.PodSpec) *appsv1.Deployment {
+	one := int32(1)
+	return &appsv1.Deployment{TypeMeta: typeMeta("apps/v1", "Deployment"), ObjectMeta: o.meta(name, component), Spec: appsv1.DeploymentSpec{
+		Replicas: &one, Selector: selector(name),
+		Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
+		Template: corev1.PodTemplateSpec{ObjectMeta: podMeta(name, component), Spec: pod},
+	}}
 }
 
 func service(o Options, name, component string, port int32, headless bool) *corev1.Service {
@@ -195,10 +207,7 @@ func postgresInit(o Options) *corev1.ConfigMap {
 
 func postgresStatefulSet(o Options) *appsv1.StatefulSet {
 	one := int32(1)
-	claim := corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data"}, Spec: claimSpec(o.PostgresStorage)}
-	if o.StorageClass != "" {
-		claim.Spec.StorageClassName = &o.StorageClass
-	}
+	claim := corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data"}, Spec: o.claimSpec(o.PostgresStorage)}
 	return &appsv1.StatefulSet{TypeMeta: typeMeta("apps/v1", "StatefulSet"), ObjectMeta: o.meta(Postgres, "postgres"), Spec: appsv1.StatefulSetSpec{
 		Replicas: &one, ServiceName: Postgres, Selector: selector(Postgres),
 		Template: corev1.PodTemplateSpec{ObjectMeta: podMeta(Postgres, "postgres"), Spec: corev1.PodSpec{
@@ -225,55 +234,44 @@ func postgresStatefulSet(o Options) *appsv1.StatefulSet {
 }
 
 func mlflowDeployment(o Options) *appsv1.Deployment {
-	one := int32(1)
 	deps := corev1.VolumeMount{Name: "deps", MountPath: "/deps"}
-	return &appsv1.Deployment{TypeMeta: typeMeta("apps/v1", "Deployment"), ObjectMeta: o.meta(MLflow, "mlflow"), Spec: appsv1.DeploymentSpec{
-		Replicas: &one, Selector: selector(MLflow),
-		// one pod at a time on the ReadWriteOnce artifacts claim
-		Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
-		Template: corev1.PodTemplateSpec{ObjectMeta: podMeta(MLflow, "mlflow"), Spec: corev1.PodSpec{
-			InitContainers: []corev1.Container{{
-				Name: "postgres-driver", Image: o.MLflowImage,
-				Command:      []string{"pip", "install", "--no-cache-dir", "--target", "/deps", o.MLflowDriver},
-				VolumeMounts: []corev1.VolumeMount{deps},
-			}},
-			Containers: []corev1.Container{{
-				Name: "mlflow", Image: o.MLflowImage,
-				Command: []string{"mlflow", "server", "--host", "0.0.0.0", "--port", fmt.Sprint(mlflowPort),
-					"--backend-store-uri", "$(MLFLOW_BACKEND_STORE_URI)",
-					"--artifacts-destination", "/mlflow/artifacts", "--serve-artifacts"},
-				Env:            []corev1.EnvVar{secretEnv("MLFLOW_BACKEND_STORE_URI", "mlflow-dsn"), {Name: "PYTHONPATH", Value: "/deps"}},
-				Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: mlflowPort}},
-				Resources:      requests("500m", "2Gi"),
-				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromInt32(mlflowPort)}}, PeriodSeconds: 10},
-				VolumeMounts:   []corev1.VolumeMount{deps, {Name: "artifacts", MountPath: "/mlflow/artifacts"}},
-			}},
-			Volumes: []corev1.Volume{
-				{Name: "deps", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-				claimVolume("artifacts", MLflow+"-artifacts"),
-			},
+	return o.deployment(MLflow, "mlflow", corev1.PodSpec{
+		InitContainers: []corev1.Container{{
+			Name: "postgres-driver", Image: o.MLflowImage,
+			Command:      []string{"pip", "install", "--no-cache-dir", "--target", "/deps", o.MLflowDriver},
+			VolumeMounts: []corev1.VolumeMount{deps},
 		}},
-	}}
+		Containers: []corev1.Container{{
+			Name: "mlflow", Image: o.MLflowImage,
+			Command: []string{"mlflow", "server", "--host", "0.0.0.0", "--port", fmt.Sprint(mlflowPort),
+				"--backend-store-uri", "$(MLFLOW_BACKEND_STORE_URI)",
+				"--artifacts-destination", "/mlflow/artifacts", "--serve-artifacts"},
+			Env:            []corev1.EnvVar{secretEnv("MLFLOW_BACKEND_STORE_URI", "mlflow-dsn"), {Name: "PYTHONPATH", Value: "/deps"}},
+			Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: mlflowPort}},
+			Resources:      requests("500m", "2Gi"),
+			ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromInt32(mlflowPort)}}, PeriodSeconds: 10},
+			VolumeMounts:   []corev1.VolumeMount{deps, {Name: "artifacts", MountPath: "/mlflow/artifacts"}},
+		}},
+		Volumes: []corev1.Volume{
+			{Name: "deps", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+			claimVolume("artifacts", MLflow+"-artifacts"),
+		},
+	})
 }
 
 func registryDeployment(o Options) *appsv1.Deployment {
-	one := int32(1)
-	return &appsv1.Deployment{TypeMeta: typeMeta("apps/v1", "Deployment"), ObjectMeta: o.meta(Registry, "registry"), Spec: appsv1.DeploymentSpec{
-		Replicas: &one, Selector: selector(Registry),
-		Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
-		Template: corev1.PodTemplateSpec{ObjectMeta: podMeta(Registry, "registry"), Spec: corev1.PodSpec{
-			Containers: []corev1.Container{{
-				Name: "registry", Image: o.RegistryImage,
-				Env: []corev1.EnvVar{
-					{Name: "REGISTRY_HTTP_ADDR", Value: fmt.Sprintf("0.0.0.0:%d", registryPort)},
-					{Name: "REGISTRY_STORAGE_DELETE_ENABLED", Value: "true"},
-				},
-				Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: registryPort}},
-				Resources:      requests("100m", "256Mi"),
-				ReadinessProbe: tcpProbe(registryPort),
-				VolumeMounts:   []corev1.VolumeMount{{Name: "storage", MountPath: "/var/lib/registry"}},
-			}},
-			Volumes: []corev1.Volume{claimVolume("storage", Registry)},
+	return o.deployment(Registry, "registry", corev1.PodSpec{
+		Containers: []corev1.Container{{
+			Name: "registry", Image: o.RegistryImage,
+			Env: []corev1.EnvVar{
+				{Name: "REGISTRY_HTTP_ADDR", Value: fmt.Sprintf("0.0.0.0:%d", registryPort)},
+				{Name: "REGISTRY_STORAGE_DELETE_ENABLED", Value: "true"},
+			},
+			Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: registryPort}},
+			Resources:      requests("100m", "256Mi"),
+			ReadinessProbe: tcpProbe(registryPort),
+			VolumeMounts:   []corev1.VolumeMount{{Name: "storage", MountPath: "/var/lib/registry"}},
 		}},
-	}}
+		Volumes: []corev1.Volume{claimVolume("storage", Registry)},
+	})
 }
