@@ -220,6 +220,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"negative rate", func(o *Options) { o.Rate = -1 }, "rate -1"},
 		{"nan rate", func(o *Options) { o.Rate = math.NaN() }, "rate NaN"},
 		{"rr window", func(o *Options) { o.RR, o.RRWindow = true, 0 }, "rr window 0"},
+		{"rr window for relative features", func(o *Options) { o.RRRelative, o.RRWindow = true, 0 }, "rr window 0"},
 		{"empty window", func(o *Options) { o.Before, o.After = 0, 0 }, "not both zero"},
 		{"negative before", func(o *Options) { o.Before = -0.1 }, "non-negative"},
 		{"bad normalization", func(o *Options) { o.Normalize = 7 }, "normalization(7)"},

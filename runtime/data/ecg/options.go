@@ -76,7 +76,8 @@ type Options struct {
 	KachueeLength int
 
 	// RR adds RR-interval features to every beat (see Beat.RR); RRWindow
-	// is the number of preceding RR intervals in the local average.
+	// is the number of preceding RR intervals in the local average (used by
+	// RRRelative too).
 	RR       bool
 	RRWindow int
 
@@ -152,7 +153,7 @@ func (o Options) Validate() error {
 		return errors.New("options: empty annotator")
 	case o.Rate < 0 || math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0):
 		return fmt.Errorf("options: rate %v: want a non-negative number", o.Rate)
-	case o.RR && o.RRWindow < 1:
+	case (o.RR || o.RRRelative) && o.RRWindow < 1:
 		return fmt.Errorf("options: rr window %d: want at least 1", o.RRWindow)
 	case o.RRRelative && o.RRSpan < 1:
 		return fmt.Errorf("options: rr span %d: want at least 1", o.RRSpan)
