@@ -157,6 +157,7 @@ type Training struct {
 	Seed            int64          `json:"seed"`
 	Threads         int            `json:"threads"`
 	EMA             float64        `json:"ema"`
+	Refit           bool           `json:"refit,omitempty"`
 }
 
 // Optimizer mirrors #Optimizer.

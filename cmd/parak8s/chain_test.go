@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"parak8s.dev/parak8s/internal/testenv"
 	"parak8s.dev/parak8s/runtime/bundle"
+	"parak8s.dev/parak8s/runtime/eval"
 	"parak8s.dev/parak8s/runtime/publish"
 	"parak8s.dev/parak8s/runtime/results"
 	"parak8s.dev/parak8s/runtime/step"
@@ -69,6 +71,16 @@ func testRealChain(t *testing.T, srv testServers, c *chain, ml *tracking.Client,
 	}
 	if man.Trial != r.ID || man.Epochs != 2 || man.Steps != 80 {
 		t.Errorf("model: trial %s, %d epochs, %d steps; want %s, 2, 80", step.Short(man.Trial), man.Epochs, man.Steps, step.Short(r.ID))
+	}
+	// The example refits on train + val; evaluate scores val with the
+	// selection run's weights, so it finds what training recorded.
+	if man.Refit == nil || man.Refit.Epochs != man.BestEpoch || man.Refit.Steps != int64(40*man.BestEpoch) {
+		t.Errorf("model: refit %+v, best epoch %d; want the best epoch's 40 steps each", man.Refit, man.BestEpoch)
+	}
+	if rep, err := eval.Read(filepath.Join(metrics, bundle.FileMetrics)); err != nil {
+		t.Error(err)
+	} else if math.Abs(rep.Accuracy-man.Val["accuracy"]) > 1e-9 {
+		t.Errorf("evaluate on val: accuracy %v; training recorded %v for the selected epoch", rep.Accuracy, man.Val["accuracy"])
 	}
 
 	// MLflow: the run, its per-epoch history and the model's files.

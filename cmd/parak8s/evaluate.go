@@ -63,7 +63,8 @@ that gets metrics.json, roc.png, confusion.png and predictions.csv.`,
 			// Raw WFDB data: every record of PATH (say a held-out record set),
 			// unless --split names a split whose records the model's config lists.
 			exp.Data.Source.Records = nil
-			if split != "" {
+			named := split != ""
+			if named {
 				if exp.Data.Source.Records, err = dataset.SplitRecords(exp.Data.Split, split); err != nil {
 					return fmt.Errorf("reading model %s: %w", modelDir, err)
 				}
@@ -72,8 +73,10 @@ that gets metrics.json, roc.png, confusion.png and predictions.csv.`,
 				split = exp.Evaluation.Split
 			}
 			var set *dataset.Set
+			prepared := false
 			if _, statErr := os.Stat(filepath.Join(data, dataset.FileManifest)); statErr == nil {
 				set, err = dataset.Open(data)
+				prepared = true
 			} else {
 				set, err = dataset.OpenRaw(cmd.Context(), exp.Data, data, split)
 			}
@@ -88,15 +91,22 @@ that gets metrics.json, roc.png, confusion.png and predictions.csv.`,
 			if err != nil {
 				return err
 			}
-			rep, err := score(modelDir, man, exp, src, threads)
+			// A refit model trained on its val split: that split (the trial's
+			// own prepared set, or the val records named) is scored with the
+			// weights that never saw it, those the first run selected.
+			weights, note := bundle.FileWeights, ""
+			if man.Refit != nil && split == dataset.SplitVal && (named && !prepared || prepared && set.Manifest().DataKey == man.DataKey) {
+				weights, note = bundle.FileSelection, " (selection weights: the refit model trained on val)"
+			}
+			rep, err := score(filepath.Join(modelDir, weights), man, exp, src, threads)
 			if err != nil {
 				return fmt.Errorf("evaluating %s on %s (%s): %w", modelDir, data, split, err)
 			}
 			if err := writeMetrics(out, rep); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "%s on %s (%s, %d samples): accuracy %.4f, auc_macro %s, f1_macro %.4f, recall %s\n",
-				modelDir, data, split, rep.report.N, rep.report.Accuracy, formatUndefined(rep.report.Macro.AUC), rep.report.Macro.F1, recalls(rep.report))
+			fmt.Fprintf(e.stdout, "%s on %s (%s, %d samples)%s: accuracy %.4f, auc_macro %s, f1_macro %.4f, recall %s\n",
+				modelDir, data, split, rep.report.N, note, rep.report.Accuracy, formatUndefined(rep.report.Macro.AUC), rep.report.Macro.F1, recalls(rep.report))
 			return nil
 		},
 	}
@@ -115,8 +125,8 @@ type scored struct {
 	curves []eval.ROCCurve
 }
 
-// score runs the model over every sample of src.
-func score(dir string, man bundle.Manifest, exp schema.Experiment, src loader.Source, threads int) (*scored, error) {
+// score runs the model with the weights file over every sample of src.
+func score(weights string, man bundle.Manifest, exp schema.Experiment, src loader.Source, threads int) (*scored, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	model.SetThreads(threads)
@@ -125,7 +135,7 @@ func score(dir string, man bundle.Manifest, exp schema.Experiment, src loader.So
 		return nil, err
 	}
 	defer net.Close()
-	if _, err := net.Load(filepath.Join(dir, bundle.FileWeights), model.LoadOptions{}); err != nil {
+	if _, err := net.Load(weights, model.LoadOptions{}); err != nil {
 		return nil, err
 	}
 	if src.Len() == 0 {

@@ -18,6 +18,9 @@ const (
 	FileWeights  = "weights.safetensors" // the network's parameters and buffers
 	FileHistory  = "history.json"        // History, one entry per finished epoch
 	FileTraining = "training.png"        // training curves
+	// FileSelection holds the first run's best weights when the model was
+	// refit on train + val (training.refit): what scores the val split.
+	FileSelection = "selection.safetensors"
 )
 
 // Files of a metrics directory (the output of evaluate).
@@ -58,12 +61,25 @@ type Manifest struct {
 	BestEpoch int                `json:"bestEpoch"`
 	Monitor   string             `json:"monitor"`
 	Val       map[string]float64 `json:"val"`
+	// Refit, when set, says the weights are those of a second run on train
+	// and val (training.refit); everything above describes the first run.
+	Refit *Refit `json:"refit,omitempty"`
 	// Steps is the number of optimizer steps taken; StepsPerSecond their rate.
 	Steps          int64     `json:"steps"`
 	StepsPerSecond float64   `json:"stepsPerSecond"`
 	Threads        int       `json:"threads"`
 	Libtorch       string    `json:"libtorch"`
 	Created        time.Time `json:"created"`
+}
+
+// Refit describes the second run of a refit model.
+type Refit struct {
+	// Splits trained on, the number of samples they hold, and the epochs and
+	// optimizer steps taken.
+	Splits  []string `json:"splits"`
+	Samples int      `json:"samples"`
+	Epochs  int      `json:"epochs"`
+	Steps   int64    `json:"steps"`
 }
 
 // Epoch is one finished epoch.
@@ -80,6 +96,8 @@ type Epoch struct {
 // History is the training history of a model.
 type History struct {
 	Epochs []Epoch `json:"epochs"`
+	// Refit are the epochs of the refit run (training.refit): no val metrics.
+	Refit []Epoch `json:"refit,omitempty"`
 }
 
 // ReadManifest reads and checks the manifest of a model directory.

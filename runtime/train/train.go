@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/sugarme/gotch/nn"
@@ -72,19 +73,39 @@ func Run(ctx context.Context, t Trial, out string, opts Options) (*bundle.Manife
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	r, err := newRun(t, opts)
-	if err != nil {
-		return nil, fmt.Errorf("training trial %s: %w", step.Short(t.Resolved.ID), err)
-	}
-	defer r.close()
-	if err := r.loop(ctx); err != nil {
-		return nil, fmt.Errorf("training trial %s: %w", step.Short(t.Resolved.ID), err)
-	}
-	m, err := r.write(out)
+	m, err := runAll(ctx, t, out, opts)
 	if err != nil {
 		return nil, fmt.Errorf("training trial %s: %w", step.Short(t.Resolved.ID), err)
 	}
 	return m, nil
+}
+
+func runAll(ctx context.Context, t Trial, out string, opts Options) (*bundle.Manifest, error) {
+	r, err := newRun(t, opts, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	if err := r.loop(ctx); err != nil {
+		return nil, err
+	}
+	if !t.Exp.Training.Refit {
+		return r.write(out, nil)
+	}
+	// The same learning rates, epoch by epoch, up to the chosen one.
+	var lrs []float64
+	for _, e := range r.st.History.Epochs[:r.st.BestEpoch+1] {
+		lrs = append(lrs, e.LR)
+	}
+	fit, err := newRun(t, opts, lrs)
+	if err != nil {
+		return nil, fmt.Errorf("refit: %w", err)
+	}
+	defer fit.close()
+	if err := fit.loop(ctx); err != nil {
+		return nil, fmt.Errorf("refit: %w", err)
+	}
+	return r.write(out, fit)
 }
 
 type run struct {
@@ -107,14 +128,30 @@ type run struct {
 	ema     *model.EMA
 	st      state
 	started time.Time
+	// ckpt is the checkpoint directory ("" for none).
+	ckpt string
+	// samples is the number of training samples per epoch.
+	samples int
+	// refitLR, for a refit run (on train + val, without validation), are
+	// the learning rates of its epochs.
+	refitLR []float64
 }
 
-func newRun(t Trial, opts Options) (*run, error) {
+// newRun sets up the selection run (refitLR nil), trained on train and
+// validated on val, or the refit run, trained on both for len(refitLR)
+// epochs; the refit run checkpoints into its own subdirectory.
+func newRun(t Trial, opts Options, refitLR []float64) (*run, error) {
 	exp := t.Exp
 	tr := exp.Training
-	r := &run{t: t, opts: opts, log: opts.Log, epochs: tr.Epochs}
+	r := &run{t: t, opts: opts, log: opts.Log, epochs: tr.Epochs, ckpt: opts.Checkpoints, refitLR: refitLR}
 	if opts.Epochs > 0 && opts.Epochs < r.epochs {
 		r.epochs = opts.Epochs
+	}
+	if refitLR != nil {
+		r.epochs = len(refitLR)
+		if r.ckpt != "" {
+			r.ckpt = filepath.Join(r.ckpt, "refit")
+		}
 	}
 	r.threads = opts.Threads
 	if r.threads <= 0 {
@@ -162,6 +199,19 @@ func newRun(t Trial, opts Options) (*run, error) {
 		return nil, fmt.Errorf("validation needs a val split: %w", err)
 	}
 	counts := man.Splits[dataset.SplitTrain].Counts
+	if refitLR != nil {
+		// Val joins train, with the training split's augmentation.
+		if valSrc, err = t.Data.Split(dataset.SplitVal, so); err != nil {
+			return nil, err
+		}
+		if trainSrc, err = loader.Concat(trainSrc, valSrc); err != nil {
+			return nil, err
+		}
+		counts = slices.Clone(counts)
+		for i, n := range man.Splits[dataset.SplitVal].Counts {
+			counts[i] += n
+		}
+	}
 	cw, err := dataset.ClassWeights(counts, tr.Loss.ClassWeights)
 	if err != nil {
 		return nil, fmt.Errorf("training.loss.classWeights: %w", err)
@@ -184,8 +234,11 @@ func newRun(t Trial, opts Options) (*run, error) {
 	if r.train, err = loader.New(trainSrc, lo); err != nil {
 		return nil, err
 	}
-	if r.valX, r.valY, err = dataset.ReadAll(valSrc); err != nil {
-		return nil, fmt.Errorf("reading the val split: %w", err)
+	r.samples = trainSrc.Len()
+	if refitLR == nil {
+		if r.valX, r.valY, err = dataset.ReadAll(valSrc); err != nil {
+			return nil, fmt.Errorf("reading the val split: %w", err)
+		}
 	}
 
 	switch o := tr.Optimizer; o.Kind {
@@ -210,7 +263,7 @@ func newRun(t Trial, opts Options) (*run, error) {
 		return nil, err
 	}
 	r.st = state{Trial: t.Resolved.ID, LR: tr.Optimizer.LR, BestEpoch: -1}
-	st, best, ok, err := loadCheckpoint(opts.Checkpoints, t.Resolved.ID, net)
+	st, best, ok, err := loadCheckpoint(r.ckpt, t.Resolved.ID, net)
 	if err != nil {
 		return nil, err
 	}
@@ -221,13 +274,17 @@ func newRun(t Trial, opts Options) (*run, error) {
 			r.mon.best = *st.Best
 		}
 		r.sched.lr, r.sched.bad = st.LR, st.PlateauBad
-		r.log.Info("resuming from checkpoint", "dir", opts.Checkpoints, "epoch", st.Epoch+1, "batches", st.Batches, "step", st.Step)
+		r.log.Info("resuming from checkpoint", "dir", r.ckpt, "epoch", st.Epoch+1, "batches", st.Batches, "step", st.Step)
 	}
 	if tr.EMA > 0 {
 		// Started from the (resumed) weights: the average is not checkpointed.
 		if r.ema, err = net.NewEMA(tr.EMA); err != nil {
 			return nil, fmt.Errorf("training.ema: %w", err)
 		}
+	}
+	if refitLR != nil {
+		r.log.Info("refit on train + val", "epochs", r.epochs, "samples", trainSrc.Len(), "batches_per_epoch", r.train.NumBatches(), "class_weights", cw)
+		return r, nil
 	}
 	r.log.Info("model", "kind", exp.Model.Kind, "parameters", net.Parameters(), "input", man.Input, "features", man.Features,
 		"train", trainSrc.Len(), "val", len(r.valY), "batches_per_epoch", r.train.NumBatches(), "threads", r.threads, "class_weights", cw)
@@ -254,7 +311,7 @@ func (r *run) checkpoint() error {
 	r.st.LR, r.st.PlateauBad = r.sched.lr, r.sched.bad
 	r.st.Seconds += time.Since(r.started).Seconds()
 	r.started = time.Now()
-	return saveCheckpoint(r.opts.Checkpoints, r.net, r.best, r.st)
+	return saveCheckpoint(r.ckpt, r.net, r.best, r.st)
 }
 
 func (r *run) loop(ctx context.Context) error {
@@ -265,12 +322,15 @@ func (r *run) loop(ctx context.Context) error {
 	}
 	bar := &progress{w: r.opts.Progress}
 	r.started = time.Now()
-	for ; r.st.Epoch < r.epochs; r.st.Epoch++ {
+	for r.st.Epoch < r.epochs {
 		if patience > 0 && r.mon.bad >= patience {
 			r.log.Info("early stopping", "metric", r.mon.metric, "best", r.mon.best, "best_epoch", r.st.BestEpoch+1, "patience", patience)
 			break
 		}
 		lr := r.sched.at(r.st.Epoch)
+		if r.refitLR != nil {
+			lr = r.refitLR[r.st.Epoch]
+		}
 		r.opt.SetLR(lr)
 		epochStart := time.Now()
 		total := r.train.NumBatches()
@@ -322,12 +382,14 @@ func (r *run) loop(ctx context.Context) error {
 			if err := r.checkpoint(); err != nil {
 				return errors.Join(ctx.Err(), err)
 			}
-			r.log.Info("stopped; checkpoint written", "dir", r.opts.Checkpoints, "epoch", r.st.Epoch+1, "batches", r.st.Batches, "step", r.st.Step)
+			r.log.Info("stopped; checkpoint written", "dir", r.ckpt, "epoch", r.st.Epoch+1, "batches", r.st.Batches, "step", r.st.Step)
 			return fmt.Errorf("interrupted at epoch %d, batch %d: %w", r.st.Epoch+1, r.st.Batches, ctx.Err())
 		}
 		if err := r.endEpoch(lr, time.Since(epochStart)); err != nil {
 			return err
 		}
+		// The checkpoint of a finished epoch resumes at the next one.
+		r.st.Epoch++
 		if err := r.checkpoint(); err != nil {
 			return err
 		}
@@ -363,6 +425,13 @@ func (r *run) step(b *loader.Batch) (float64, error) {
 // endEpoch validates, records the epoch, keeps the best weights and steps
 // the plateau schedule.
 func (r *run) endEpoch(lr float64, took time.Duration) error {
+	if r.refitLR != nil {
+		e := bundle.Epoch{Epoch: r.st.Epoch + 1, Steps: r.st.Step, LR: lr, TrainLoss: r.st.LossSum / float64(max(r.st.LossN, 1)), Seconds: took.Seconds()}
+		r.st.History.Refit = append(r.st.History.Refit, e)
+		r.st.Batches, r.st.LossSum, r.st.LossN = 0, 0, 0
+		r.log.Info("refit epoch", "epoch", e.Epoch, "of", r.epochs, "lr", fmt.Sprintf("%.3g", lr), "train_loss", round(e.TrainLoss), "seconds", round(took.Seconds()))
+		return nil
+	}
 	var cur, scored model.Weights
 	if r.ema != nil {
 		// Validate (and keep, when best) the averaged weights; train on.
@@ -421,9 +490,19 @@ func (r *run) validate() (map[string]float64, error) {
 	return m, nil
 }
 
-// write restores the best epoch's weights and writes the model directory.
-func (r *run) write(out string) (*bundle.Manifest, error) {
-	if r.best != nil {
+// write writes the model directory with the best epoch's weights, or,
+// given the refit run fit, with fit's last (averaged, with training.ema)
+// weights and the best epoch's in bundle.FileSelection.
+func (r *run) write(out string, fit *run) (*bundle.Manifest, error) {
+	shipped := r
+	if fit != nil {
+		shipped = fit
+		if fit.ema != nil {
+			if _, err := fit.net.SetWeights(fit.ema.Apply(fit.net.Weights()), model.LoadOptions{}); err != nil {
+				return nil, err
+			}
+		}
+	} else if r.best != nil {
 		if _, err := r.net.SetWeights(r.best, model.LoadOptions{}); err != nil {
 			return nil, err
 		}
@@ -447,13 +526,22 @@ func (r *run) write(out string) (*bundle.Manifest, error) {
 	if h := r.st.History.Epochs; len(h) > 0 && r.st.BestEpoch >= 0 {
 		m.Val = finite(h[r.st.BestEpoch].Val)
 	}
-	if err := r.net.Save(filepath.Join(out, bundle.FileWeights), map[string]string{"trial": t.Resolved.ID, "format": bundle.Format}); err != nil {
+	meta := map[string]string{"trial": t.Resolved.ID, "format": bundle.Format}
+	if err := shipped.net.Save(filepath.Join(out, bundle.FileWeights), meta); err != nil {
 		return nil, err
+	}
+	history := r.st.History
+	if fit != nil {
+		m.Refit = &bundle.Refit{Splits: []string{dataset.SplitTrain, dataset.SplitVal}, Samples: fit.samples, Epochs: len(fit.st.History.Refit), Steps: fit.st.Step}
+		history.Refit = fit.st.History.Refit
+		if err := bundle.WriteTensors(filepath.Join(out, bundle.FileSelection), r.best, meta); err != nil {
+			return nil, err
+		}
 	}
 	if err := bundle.WriteJSON(filepath.Join(out, bundle.FileConfig), t.Resolved.Experiment); err != nil {
 		return nil, err
 	}
-	if err := bundle.WriteJSON(filepath.Join(out, bundle.FileHistory), r.st.History); err != nil {
+	if err := bundle.WriteJSON(filepath.Join(out, bundle.FileHistory), history); err != nil {
 		return nil, err
 	}
 	if err := plotHistory(filepath.Join(out, bundle.FileTraining), r.st.History, r.mon.metric); err != nil {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"parak8s.dev/parak8s/internal/testenv"
@@ -189,6 +190,96 @@ func TestResumeContinues(t *testing.T) {
 	}
 }
 
+// TestResumeFinished runs a trial to its end with checkpoints on, then runs
+// it again: the checkpoint of the last finished epoch resumes after it, so
+// the second run trains nothing and writes the same model.
+func TestResumeFinished(t *testing.T) {
+	exp := ecgExperiment(testenv.MITDB(t))
+	exp.Training.Epochs = 2
+	set := prepared(t, exp)
+	opts := quiet()
+	opts.Checkpoints = filepath.Join(t.TempDir(), "ckpt")
+	opts.StepsPerEpoch = 10
+	first, err := Run(context.Background(), trial(exp, set), filepath.Join(t.TempDir(), "m1"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := 0
+	opts.OnStep = func(int64, int, float64) { steps++ }
+	again, err := Run(context.Background(), trial(exp, set), filepath.Join(t.TempDir(), "m2"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps != 0 || again.Epochs != first.Epochs || again.Steps != first.Steps || again.BestEpoch != first.BestEpoch {
+		t.Errorf("rerun of a finished trial: %d new steps, %d epochs, %d steps, best %d; first run %d epochs, %d steps, best %d",
+			steps, again.Epochs, again.Steps, again.BestEpoch, first.Epochs, first.Steps, first.BestEpoch)
+	}
+}
+
+// TestRefit trains with training.refit: after the selection run, a second
+// run on train + val for the chosen epochs is the shipped model; the first
+// run's best weights are kept for scoring val. Cancelled during the refit
+// and run again, it resumes the refit, not the selection.
+func TestRefit(t *testing.T) {
+	exp := ecgExperiment(testenv.MITDB(t))
+	exp.Training.Epochs = 2
+	exp.Training.Refit = true
+	set := prepared(t, exp)
+	out := filepath.Join(t.TempDir(), "model")
+	opts := quiet()
+	opts.Checkpoints = filepath.Join(t.TempDir(), "ckpt")
+	opts.StepsPerEpoch = 10
+
+	calls := 0
+	ctx, cancel := context.WithCancel(context.Background())
+	opts.OnStep = func(int64, int, float64) {
+		if calls++; calls == 23 { // the refit's third step
+			cancel()
+		}
+	}
+	if _, err := Run(ctx, trial(exp, set), out, opts); err == nil {
+		t.Fatal("a run cancelled during its refit returned no error")
+	}
+	var resumed []int64
+	opts.OnStep = func(s int64, _ int, _ float64) { resumed = append(resumed, s) }
+	m, err := Run(context.Background(), trial(exp, set), out, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkModelDir(t, out, m)
+	if m.Refit == nil {
+		t.Fatal("manifest has no refit section")
+	}
+	man := set.Manifest()
+	want := bundle.Refit{Splits: []string{"train", "val"}, Samples: man.Splits["train"].N + man.Splits["val"].N, Epochs: m.BestEpoch, Steps: int64(10 * m.BestEpoch)}
+	if got := *m.Refit; !slices.Equal(got.Splits, want.Splits) || got.Samples != want.Samples || got.Epochs != want.Epochs || got.Steps != want.Steps {
+		t.Errorf("refit %+v, want %+v", got, want)
+	}
+	if len(resumed) == 0 || resumed[0] != 4 || int64(len(resumed)) != want.Steps-3 {
+		t.Errorf("resumed run took steps %v; want the refit's steps 4..%d", resumed, want.Steps)
+	}
+	h, err := bundle.ReadHistory(out)
+	if err != nil || len(h.Refit) != m.BestEpoch || len(h.Epochs) != m.Epochs {
+		t.Fatalf("history: %d refit epochs, %d epochs, err %v", len(h.Refit), len(h.Epochs), err)
+	}
+	for i, e := range h.Refit {
+		if e.LR != h.Epochs[i].LR {
+			t.Errorf("refit epoch %d: learning rate %g, the selection run's %g", i+1, e.LR, h.Epochs[i].LR)
+		}
+	}
+	shipped, _, err := bundle.ReadTensors(filepath.Join(out, bundle.FileWeights))
+	if err != nil {
+		t.Fatal(err)
+	}
+	selection, _, err := bundle.ReadTensors(filepath.Join(out, bundle.FileSelection))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shipped) != len(selection) || sameWeights(shipped, selection) {
+		t.Errorf("shipped and selection weights: %d and %d tensors, equal %v", len(shipped), len(selection), sameWeights(shipped, selection))
+	}
+}
+
 func TestSchedule(t *testing.T) {
 	for _, tc := range []struct {
 		cfg  schema.Schedule
@@ -252,4 +343,18 @@ func TestSummaryBinaryAUC(t *testing.T) {
 	if s := Summary(r); s[MetricAUC] != r.Binary.AUC || s[MetricAccuracy] != 1 {
 		t.Errorf("summary %v", s)
 	}
+}
+
+// sameWeights reports whether a and b hold the same tensors with the same
+// values.
+func sameWeights(a, b []bundle.Tensor) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || !slices.Equal(a[i].F32, b[i].F32) || !slices.Equal(a[i].I64, b[i].I64) {
+			return false
+		}
+	}
+	return true
 }
