@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
@@ -93,6 +94,12 @@ func testRealChain(t *testing.T, srv testServers, c *chain, ml *tracking.Client,
 	}
 	if h, err := ml.GetMetricHistory(ctx, runID, "val_loss"); err != nil || len(h) != 2 {
 		t.Errorf("val_loss history: %d points (%v), want 2", len(h), err)
+	}
+	if h, err := ml.GetMetricHistory(ctx, runID, "refit_train_loss"); err != nil || len(h) != man.BestEpoch {
+		t.Errorf("refit_train_loss history: %d points (%v), want %d", len(h), err, man.BestEpoch)
+	}
+	if got, _ := run.Tag(tagRefit); got != fmt.Sprint(man.BestEpoch) {
+		t.Errorf("run tag %s = %q, want %d", tagRefit, got, man.BestEpoch)
 	}
 	files, err := ml.ListArtifacts(ctx, run.Info.ArtifactURI, "model")
 	if err != nil {

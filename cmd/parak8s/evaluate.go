@@ -32,7 +32,9 @@ record directory, a Kaggle-style beat CSV, or an image folder), read with the
 model's own preprocessing. --split picks the split (default: the model's
 evaluation.split). Raw WFDB data is every record of PATH, unless --split names
 a split whose records the model's config lists; an image folder may hold
-SPLIT/CLASS/ or CLASS/ directly.
+SPLIT/CLASS/ or CLASS/ directly. A model refit on train + val
+(training.refit) scores its own val split (its prepared set, or --split val)
+with the weights of the run that chose its epochs, which never saw val.
 
 --out ending in .json writes the metrics there; otherwise --out is a directory
 that gets metrics.json, roc.png, confusion.png and predictions.csv.`,
@@ -105,8 +107,12 @@ that gets metrics.json, roc.png, confusion.png and predictions.csv.`,
 			if err := writeMetrics(out, rep); err != nil {
 				return err
 			}
+			what := split
+			if !named && !prepared && exp.Data.Source.Kind == "wfdb" {
+				what = "every record"
+			}
 			fmt.Fprintf(e.stdout, "%s on %s (%s, %d samples)%s: accuracy %.4f, auc_macro %s, f1_macro %.4f, recall %s\n",
-				modelDir, data, split, rep.report.N, note, rep.report.Accuracy, formatUndefined(rep.report.Macro.AUC), rep.report.Macro.F1, recalls(rep.report))
+				modelDir, data, what, rep.report.N, note, rep.report.Accuracy, formatUndefined(rep.report.Macro.AUC), rep.report.Macro.F1, recalls(rep.report))
 			return nil
 		},
 	}

@@ -29,6 +29,7 @@ import (
 //	                                    letters, digits, '-', '.' as '_')
 //	train_loss, val_loss, lr, val_<k>   per epoch, step = epoch, from history.json
 //	                                    (k = a key of the epoch's "val" map)
+//	refit_train_loss                    per epoch of a refit model's second run
 //
 // An undefined value (a zero denominator) is never recorded.
 type outcome struct {
@@ -215,10 +216,11 @@ type epochPoint struct {
 // epochs returns the per-epoch metrics of the history, in epoch order. The
 // times are derived from the history, not the clock, so that recording the
 // same model twice gives the same points: the last epoch ends at end (the
-// model's creation time) and every epoch took its recorded seconds.
+// model's creation time) and every epoch took its recorded seconds. A
+// refit model's second run comes last, as refit_train_loss.
 func (o outcome) epochs(end time.Time) []epochPoint {
 	var total float64
-	for _, e := range o.History.Epochs {
+	for _, e := range slices.Concat(o.History.Epochs, o.History.Refit) {
 		total += max(e.Seconds, 0)
 	}
 	var pts []epochPoint
@@ -237,6 +239,11 @@ func (o outcome) epochs(end time.Time) []epochPoint {
 				pts = append(pts, epochPoint{name, n, e.Val[k], at})
 			}
 		}
+	}
+	for _, e := range o.History.Refit {
+		done += max(e.Seconds, 0)
+		at := end.Add(-time.Duration((total - done) * float64(time.Second))).Truncate(time.Millisecond)
+		pts = append(pts, epochPoint{"refit_train_loss", int64(e.Epoch), e.TrainLoss, at})
 	}
 	return pts
 }

@@ -28,6 +28,7 @@ const (
 	tagSeed       = "parak8s.seed"
 	tagModelKind  = "parak8s.model.kind"
 	tagBestEpoch  = "parak8s.model.best_epoch"
+	tagRefit      = "parak8s.model.refit_epochs" // set when the model was refit on train + val
 	tagGitCommit  = "mlflow.source.git.commit" // MLflow's own tag for the source commit
 )
 
@@ -73,11 +74,13 @@ rerun updates the same run and never makes a second one.
 The run gets:
   tags       parak8s.trial, parak8s.experiment, parak8s.sweep (the swept values as
              JSON), parak8s.image, parak8s.dataset, parak8s.data_key, parak8s.seed,
-             parak8s.model.kind, parak8s.model.best_epoch, and mlflow.source.git.commit
-             when PARAK8S_GIT_COMMIT is set; the run is named "<short id> <swept values>"
+             parak8s.model.kind, parak8s.model.best_epoch, parak8s.model.refit_epochs
+             (refit models), and mlflow.source.git.commit when PARAK8S_GIT_COMMIT
+             is set; the run is named "<short id> <swept values>"
   params     every leaf of the trial's resolved config ("training.optimizer.lr")
   metrics    per epoch (step = epoch, timestamps from the training history):
-             train_loss, val_loss, lr, val_<metric>; then the evaluation's final
+             train_loss, val_loss, lr, val_<metric>, and refit_train_loss for a
+             refit model's second run; then the evaluation's final
              metrics at the last epoch: <split>_accuracy, <split>_auc,
              <split>_precision, <split>_recall, <split>_f1 (two classes: the positive
              class; more: macro), <split>_<m>_macro, <split>_<m>_weighted and
@@ -188,6 +191,9 @@ func newRunRecord(t trial, o outcome) (runRecord, error) {
 	if m := o.Manifest; m != nil {
 		rec.Tags[tagModelKind] = m.Kind
 		rec.Tags[tagBestEpoch] = fmt.Sprint(m.BestEpoch)
+		if m.Refit != nil {
+			rec.Tags[tagRefit] = fmt.Sprint(m.Refit.Epochs)
+		}
 	}
 	for k, v := range rec.Tags {
 		if v == "" {

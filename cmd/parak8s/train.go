@@ -73,8 +73,12 @@ model.json, history.json, training.png) is all "parak8s evaluate" needs.`,
 				}
 				return err
 			}
-			fmt.Fprintf(e.stdout, "model %s: trial %s, %d epochs (best %d by val %s), %d steps at %.1f steps/s; val %s\n",
-				out, step.Short(m.Trial), m.Epochs, m.BestEpoch, m.Monitor, m.Steps, m.StepsPerSecond, formatMetrics(m.Val))
+			refit := ""
+			if m.Refit != nil {
+				refit = fmt.Sprintf("; refit on %s: %d epochs, %d steps", strings.Join(m.Refit.Splits, " + "), m.Refit.Epochs, m.Refit.Steps)
+			}
+			fmt.Fprintf(e.stdout, "model %s: trial %s, %d epochs (best %d by val %s), %d steps at %.1f steps/s%s; val %s\n",
+				out, step.Short(m.Trial), m.Epochs, m.BestEpoch, m.Monitor, m.Steps, m.StepsPerSecond, refit, formatMetrics(m.Val))
 			return nil
 		},
 	}
