@@ -120,12 +120,14 @@ type Loader struct {
 
 // Model mirrors #Model.
 type Model struct {
-	Kind       string     `json:"kind"`
-	Dropout    float64    `json:"dropout"`
-	Pretrained string     `json:"pretrained,omitempty"`
-	Frozen     []string   `json:"frozen"`
-	DeepCNN1D  *DeepCNN1D `json:"deepcnn1d,omitempty"`
-	ResNet     *ResNet    `json:"resnet,omitempty"`
+	Kind       string   `json:"kind"`
+	Dropout    float64  `json:"dropout"`
+	Pretrained string   `json:"pretrained,omitempty"`
+	Frozen     []string `json:"frozen"`
+	// AdaptBatchNorm is 0 when unset.
+	AdaptBatchNorm float64    `json:"adaptBatchNorm,omitempty"`
+	DeepCNN1D      *DeepCNN1D `json:"deepcnn1d,omitempty"`
+	ResNet         *ResNet    `json:"resnet,omitempty"`
 }
 
 // DeepCNN1D mirrors #DeepCNN1D.

@@ -151,7 +151,7 @@ func score(weights string, man bundle.Manifest, exp schema.Experiment, src loade
 	if err != nil {
 		return nil, err
 	}
-	probs, err := net.Probs(x, len(labels), 512)
+	probs, err := net.ProbsByRecord(x, dataset.RecordIDs(src), exp.Model.AdaptBatchNorm, 512)
 	if err != nil {
 		return nil, err
 	}

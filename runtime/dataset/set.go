@@ -308,6 +308,15 @@ func ReadAll(src loader.Source) ([]float32, []int, error) {
 	return x, y, nil
 }
 
+// RecordIDs returns, per sample of src, an id of the record it comes from
+// (beats of WFDB records, unaugmented); nil for any other source.
+func RecordIDs(src loader.Source) []int64 {
+	if b, ok := src.(*Beats); ok {
+		return b.RecordIndex()
+	}
+	return nil
+}
+
 // SplitRecords returns the WFDB records a record split (data.split.by
 // "record") assigns to the split name; nil for other kinds of split.
 func SplitRecords(sp schema.Split, name string) ([]string, error) {

@@ -39,8 +39,13 @@ func conv2d(p *nn.Path, in, out, k, stride, pad int64) *nn.Conv2D {
 	return nn.NewConv2D(p, in, out, k, cfg)
 }
 
+// bnMomentum is the weight of a batch in the running statistics of every
+// batch-norm layer (PyTorch's default); AdaptBatchNorm relies on it.
+const bnMomentum = 0.1
+
 func batchNorm(p *nn.Path, dim int64, twoD bool) *nn.BatchNorm {
 	cfg := nn.DefaultBatchNormConfig()
+	cfg.Momentum = bnMomentum
 	cfg.WsInit = nn.NewConstInit(1)
 	cfg.BsInit = nn.NewConstInit(0)
 	if twoD {

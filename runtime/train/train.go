@@ -121,6 +121,8 @@ type run struct {
 	train   *loader.Loader
 	valX    []float32
 	valY    []int
+	// valRec are the val samples' record ids (model.adaptBatchNorm).
+	valRec []int64
 	classes []string
 	sched   *schedule
 	mon     *monitor
@@ -238,6 +240,11 @@ func newRun(t Trial, opts Options, refitLR []float64) (*run, error) {
 	if refitLR == nil {
 		if r.valX, r.valY, err = dataset.ReadAll(valSrc); err != nil {
 			return nil, fmt.Errorf("reading the val split: %w", err)
+		}
+		if exp.Model.AdaptBatchNorm > 0 {
+			if r.valRec = dataset.RecordIDs(valSrc); r.valRec == nil {
+				return nil, fmt.Errorf("model.adaptBatchNorm needs beats of WFDB records; the val split of %s has none", man.Source)
+			}
 		}
 	}
 
@@ -472,7 +479,7 @@ func round(v float64) float64 { return math.Round(v*1e4) / 1e4 }
 // validate scores the val split and returns the summary metrics and the
 // (unweighted) cross-entropy loss.
 func (r *run) validate() (map[string]float64, error) {
-	probs, err := r.net.Probs(r.valX, len(r.valY), 512)
+	probs, err := r.net.ProbsByRecord(r.valX, r.valRec, r.t.Exp.Model.AdaptBatchNorm, 512)
 	if err != nil {
 		return nil, err
 	}

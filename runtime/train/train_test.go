@@ -12,6 +12,7 @@ import (
 	"parak8s.dev/parak8s/runtime/bundle"
 	"parak8s.dev/parak8s/runtime/dataset"
 	"parak8s.dev/parak8s/runtime/eval"
+	"parak8s.dev/parak8s/runtime/model"
 	"parak8s.dev/parak8s/runtime/step"
 	"parak8s.dev/parak8s/schema"
 )
@@ -277,6 +278,53 @@ func TestRefit(t *testing.T) {
 	}
 	if len(shipped) != len(selection) || sameWeights(shipped, selection) {
 		t.Errorf("shipped and selection weights: %d and %d tensors, equal %v", len(shipped), len(selection), sameWeights(shipped, selection))
+	}
+}
+
+// TestAdaptBatchNormValidation validates with model.adaptBatchNorm: the val
+// metrics training records are those of the saved model scored record by
+// record with adapted statistics, not as one batch of trained statistics.
+func TestAdaptBatchNormValidation(t *testing.T) {
+	exp := ecgExperiment(testenv.MITDB(t))
+	exp.Training.Epochs = 1
+	exp.Model.AdaptBatchNorm = 1
+	set := prepared(t, exp)
+	out := filepath.Join(t.TempDir(), "model")
+	opts := quiet()
+	opts.StepsPerEpoch = 30
+	m, err := Run(context.Background(), trial(exp, set), out, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := model.New(model.Spec{Model: exp.Model, Classes: len(m.Classes), Input: m.Input, Features: m.Features})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Close()
+	if _, err := net.Load(filepath.Join(out, bundle.FileWeights), model.LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	val, err := set.Split(dataset.SplitVal, dataset.DefaultSplitOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y, err := dataset.ReadAll(val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accuracy := func(alpha float64) float64 {
+		p, err := net.ProbsByRecord(x, dataset.RecordIDs(val), alpha, 512)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := eval.Compute(eval.Input{Classes: m.Classes, Labels: y, Probs: p}, eval.DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Accuracy
+	}
+	if got, plain := accuracy(1), accuracy(0); got != m.Val[MetricAccuracy] || plain == got {
+		t.Errorf("recorded val accuracy %v; the saved model scores %v adapted by record, %v unadapted", m.Val[MetricAccuracy], got, plain)
 	}
 }
 
