@@ -29,7 +29,7 @@ const (
 	tagModelKind  = "parak8s.model.kind"
 	tagBestEpoch  = "parak8s.model.best_epoch"
 	tagRefit      = "parak8s.model.refit_epochs" // set when the model was refit on train + val
-	tagGitCommit  = "mlflow.source.git.commit" // MLflow's own tag for the source commit
+	tagGitCommit  = "mlflow.source.git.commit"   // MLflow's own tag for the source commit
 )
 
 // envGitCommit, when set, is recorded as the run's source commit.

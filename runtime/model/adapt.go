@@ -107,4 +107,3 @@ func (n *Net) ProbsByRecord(x []float32, records []int64, alpha float64, batch i
 	}
 	return out, nil
 }
-

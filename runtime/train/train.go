@@ -122,7 +122,7 @@ type run struct {
 	valX    []float32
 	valY    []int
 	// valRec are the val samples' record ids (model.adaptBatchNorm).
-	valRec []int64
+	valRec  []int64
 	classes []string
 	sched   *schedule
 	mon     *monitor
