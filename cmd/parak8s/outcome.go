@@ -223,11 +223,14 @@ func (o outcome) epochs(end time.Time) []epochPoint {
 	for _, e := range slices.Concat(o.History.Epochs, o.History.Refit) {
 		total += max(e.Seconds, 0)
 	}
-	var pts []epochPoint
 	var done float64
-	for _, e := range o.History.Epochs {
+	ended := func(e bundle.Epoch) time.Time { // when e ended, epochs being in order
 		done += max(e.Seconds, 0)
-		at := end.Add(-time.Duration((total - done) * float64(time.Second))).Truncate(time.Millisecond)
+		return end.Add(-time.Duration((total - done) * float64(time.Second))).Truncate(time.Millisecond)
+	}
+	var pts []epochPoint
+	for _, e := range o.History.Epochs {
+		at := ended(e)
 		n := int64(e.Epoch)
 		pts = append(pts,
 			epochPoint{"train_loss", n, e.TrainLoss, at},
@@ -241,9 +244,7 @@ func (o outcome) epochs(end time.Time) []epochPoint {
 		}
 	}
 	for _, e := range o.History.Refit {
-		done += max(e.Seconds, 0)
-		at := end.Add(-time.Duration((total - done) * float64(time.Second))).Truncate(time.Millisecond)
-		pts = append(pts, epochPoint{"refit_train_loss", int64(e.Epoch), e.TrainLoss, at})
+		pts = append(pts, epochPoint{"refit_train_loss", int64(e.Epoch), e.TrainLoss, ended(e)})
 	}
 	return pts
 }

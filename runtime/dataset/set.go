@@ -308,11 +308,12 @@ func ReadAll(src loader.Source) ([]float32, []int, error) {
 	return x, y, nil
 }
 
-// RecordIDs returns, per sample of src, an id of the record it comes from
-// (beats of WFDB records, unaugmented); nil for any other source.
+// RecordIDs returns, per sample of src, the index of its record among the
+// split's records (beats of WFDB records, unaugmented); nil for any other
+// source, a beat CSV's included.
 func RecordIDs(src loader.Source) []int64 {
 	if b, ok := src.(*Beats); ok {
-		return b.RecordIndex()
+		return b.record
 	}
 	return nil
 }

@@ -45,10 +45,6 @@ type Beats struct {
 // Len returns the number of beats.
 func (b *Beats) Len() int { return len(b.y) }
 
-// RecordIndex returns, per beat, the index of its record among the split's
-// records; nil when the beats come from a CSV.
-func (b *Beats) RecordIndex() []int64 { return b.record }
-
 // SampleSize returns the number of float32 values of one sample.
 func (b *Beats) SampleSize() int { return b.size }
 

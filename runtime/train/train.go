@@ -196,16 +196,16 @@ func newRun(t Trial, opts Options, refitLR []float64) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	valSrc, err := t.Data.Split(dataset.SplitVal, dataset.DefaultSplitOptions())
+	valOpts := dataset.DefaultSplitOptions()
+	if refitLR != nil {
+		valOpts = so // val joins train, with the training split's augmentation
+	}
+	valSrc, err := t.Data.Split(dataset.SplitVal, valOpts)
 	if err != nil {
 		return nil, fmt.Errorf("validation needs a val split: %w", err)
 	}
 	counts := man.Splits[dataset.SplitTrain].Counts
 	if refitLR != nil {
-		// Val joins train, with the training split's augmentation.
-		if valSrc, err = t.Data.Split(dataset.SplitVal, so); err != nil {
-			return nil, err
-		}
 		if trainSrc, err = loader.Concat(trainSrc, valSrc); err != nil {
 			return nil, err
 		}
@@ -432,10 +432,10 @@ func (r *run) step(b *loader.Batch) (float64, error) {
 // endEpoch validates, records the epoch, keeps the best weights and steps
 // the plateau schedule.
 func (r *run) endEpoch(lr float64, took time.Duration) error {
+	e := bundle.Epoch{Epoch: r.st.Epoch + 1, Steps: r.st.Step, LR: lr, TrainLoss: r.st.LossSum / float64(max(r.st.LossN, 1)), Seconds: took.Seconds()}
+	r.st.Batches, r.st.LossSum, r.st.LossN = 0, 0, 0
 	if r.refitLR != nil {
-		e := bundle.Epoch{Epoch: r.st.Epoch + 1, Steps: r.st.Step, LR: lr, TrainLoss: r.st.LossSum / float64(max(r.st.LossN, 1)), Seconds: took.Seconds()}
 		r.st.History.Refit = append(r.st.History.Refit, e)
-		r.st.Batches, r.st.LossSum, r.st.LossN = 0, 0, 0
 		r.log.Info("refit epoch", "epoch", e.Epoch, "of", r.epochs, "lr", fmt.Sprintf("%.3g", lr), "train_loss", round(e.TrainLoss), "seconds", round(took.Seconds()))
 		return nil
 	}
@@ -457,7 +457,7 @@ func (r *run) endEpoch(lr float64, took time.Duration) error {
 	if err != nil {
 		return err
 	}
-	e := bundle.Epoch{Epoch: r.st.Epoch + 1, Steps: r.st.Step, LR: lr, TrainLoss: r.st.LossSum / float64(max(r.st.LossN, 1)), ValLoss: val[MetricLoss], Val: val, Seconds: took.Seconds()}
+	e.ValLoss, e.Val = val[MetricLoss], val
 	r.st.History.Epochs = append(r.st.History.Epochs, e)
 	improved := r.mon.improved(val[r.mon.metric])
 	if improved || r.best == nil {
@@ -468,7 +468,6 @@ func (r *run) endEpoch(lr float64, took time.Duration) error {
 		r.st.BestEpoch = r.st.Epoch
 	}
 	r.sched.observe(improved)
-	r.st.Batches, r.st.LossSum, r.st.LossN = 0, 0, 0
 	r.log.Info("epoch", "epoch", e.Epoch, "of", r.epochs, "lr", fmt.Sprintf("%.3g", lr), "train_loss", round(e.TrainLoss), "val_loss", round(e.ValLoss),
 		"val_accuracy", round(val[MetricAccuracy]), "val_f1", round(val[MetricF1]), "val_auc", round(val[MetricAUC]), "best", improved, "seconds", round(took.Seconds()))
 	return nil
