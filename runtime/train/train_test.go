@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -296,6 +297,8 @@ func TestAdaptBatchNormValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	runtime.LockOSThread() // libtorch's grad mode is per OS thread (model's doc)
+	defer runtime.UnlockOSThread()
 	net, err := model.New(model.Spec{Model: exp.Model, Classes: len(m.Classes), Input: m.Input, Features: m.Features})
 	if err != nil {
 		t.Fatal(err)
