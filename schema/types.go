@@ -64,6 +64,7 @@ type Signal struct {
 	Normalize      string        `json:"normalize"`
 	RRFeatures     bool          `json:"rrFeatures"`
 	RRRelative     bool          `json:"rrRelative"`
+	RRIrregularity bool          `json:"rrIrregularity,omitempty"`
 	RecordTemplate bool          `json:"recordTemplate"`
 	Labels         string        `json:"labels"`
 	Augment        SignalAugment `json:"augment"`
@@ -132,13 +133,19 @@ type Model struct {
 
 // DeepCNN1D mirrors #DeepCNN1D.
 type DeepCNN1D struct {
-	Filters       []int  `json:"filters"`
-	Kernel        int    `json:"kernel"`
-	ConvsPerBlock int    `json:"convsPerBlock"`
-	Pool          int    `json:"pool"`
-	BatchNorm     bool   `json:"batchNorm"`
-	GlobalPool    string `json:"globalPool"`
-	Hidden        int    `json:"hidden"`
+	Filters       []int     `json:"filters"`
+	Kernel        int       `json:"kernel"`
+	ConvsPerBlock int       `json:"convsPerBlock"`
+	Pool          int       `json:"pool"`
+	BatchNorm     bool      `json:"batchNorm"`
+	GlobalPool    string    `json:"globalPool"`
+	Hidden        int       `json:"hidden"`
+	RRExpert      *RRExpert `json:"rrExpert,omitempty"`
+}
+
+// RRExpert mirrors #RRExpert.
+type RRExpert struct {
+	Hidden []int `json:"hidden"`
 }
 
 // ResNet mirrors #ResNet.

@@ -9,8 +9,10 @@ count (intra-op THREADS, inter-op 1) and refuses others.
 The network is the same layer for layer, channels-last as Keras wants it: Conv1D
 (padding "same" = k//2 for odd k) -> BatchNormalization (momentum 0.9, epsilon 1e-5 as
 PyTorch's) -> ReLU per conv, MaxPooling1D per block, global average (or max) pooling,
-concatenation with the RR features, Dense ReLU, Dropout, Dense head (logits). Loss: sparse
-categorical cross-entropy from logits with each sample weighted by its class weight; Adam.
+concatenation with the RR features, Dense ReLU, Dropout, Dense head (logits); with rrExpert a
+second output, Dense ReLU layers and a Dense head on the RR features alone. Loss: sparse
+categorical cross-entropy from logits with each sample weighted by its class weight, summed
+over the outputs; Adam.
 One step is model.train_on_batch (the compiled train function Keras' fit runs; Keras'
 default jit_compile="auto"), whose returned loss is a host float like PyTorch's loss.item().
 """
@@ -58,8 +60,13 @@ def build(c, keras):
         h = layers.Concatenate()([h, inp[:, n:]])
     h = layers.Dense(d["hidden"], activation="relu")(h)
     h = layers.Dropout(c["dropout"])(h)
-    out = layers.Dense(c["classes"])(h)
-    return keras.Model(inp, out)
+    outs = [layers.Dense(c["classes"])(h)]
+    if d.get("rrExpert"):
+        e = inp[:, n:]
+        for width in d["rrExpert"]["hidden"]:
+            e = layers.Dense(width, activation="relu")(e)
+        outs.append(layers.Dense(c["classes"])(e))
+    return keras.Model(inp, outs)
 
 
 def main():
@@ -74,7 +81,8 @@ def main():
     model = build(c, keras)
     o = c["optimizer"]
     opt = keras.optimizers.Adam(learning_rate=o["lr"], beta_1=0.9, beta_2=0.999, weight_decay=o["weightDecay"] or None)
-    model.compile(optimizer=opt, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    outputs = len(model.outputs)
+    model.compile(optimizer=opt, loss=[keras.losses.SparseCategoricalCrossentropy(from_logits=True)] * outputs)
     w = np.asarray(c["classWeights"], dtype=np.float32)
     rng = np.random.default_rng(c["seed"])
     size = c["channels"] * c["length"] + c["features"]
@@ -87,7 +95,8 @@ def main():
         nonlocal i
         k = i % len(xs)
         i += 1
-        return float(model.train_on_batch(xs[k], ys[k], sample_weight=sws[k]))
+        loss = model.train_on_batch(xs[k], [ys[k]] * outputs, sample_weight=[sws[k]] * outputs)
+        return float(loss[0] if isinstance(loss, (list, tuple)) else loss)  # the total
 
     params = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     print(f"ready params={params} keras {keras.__version__} tensorflow {tf.__version__}", flush=True)

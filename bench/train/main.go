@@ -526,8 +526,7 @@ func (g *gotch) step() (float64, error) {
 		return 0, err
 	}
 	y := g.net.Tensor(g.ys[b])
-	logits := g.net.Forward(x, true)
-	loss := logits.MustCrossEntropyLoss(y, g.weights, 1, -100, g.smooth, true)
+	loss := g.net.Loss(x, y, g.weights, g.smooth)
 	g.opt.MustZeroGrad()
 	loss.MustBackward()
 	g.opt.MustStep()

@@ -12,8 +12,8 @@ label smoothing and the seed. The process then reads commands from stdin, one pe
 Batches are synthetic, pre-generated before any timing: standard-normal float32 samples of
 the real flat layout [batch, channels*length + features] and uniform random labels, cycled.
 Each step does what runtime/train's step does: tensors from host arrays, forward in train
-mode, class-weighted cross-entropy (mean, ignore_index -100, label smoothing), zero_grad,
-backward, Adam step, loss.item().
+mode, class-weighted cross-entropy (mean, ignore_index -100, label smoothing; summed over
+the classifiers with rrExpert, as model.Net.Loss), zero_grad, backward, Adam step, loss.item().
 """
 
 import json
@@ -29,7 +29,9 @@ import torch.nn.functional as F
 class DeepCNN1D(nn.Module):
     """Layer for layer runtime/model/deepcnn1d.go: blocks of (conv -> batch norm -> ReLU) x
     convsPerBlock then max pooling, global average (or max) pooling, RR features joined,
-    hidden linear -> ReLU -> dropout -> linear head."""
+    hidden linear -> ReLU -> dropout -> linear head; with rrExpert, a second classifier
+    (linear -> ReLU per hidden layer, linear head) on the RR features alone. forward returns
+    each classifier's logits."""
 
     def __init__(self, c):
         super().__init__()
@@ -57,6 +59,13 @@ class DeepCNN1D(nn.Module):
         self.hidden = nn.Linear(cin + self.features, d["hidden"])
         self.dropout = nn.Dropout(c["dropout"])
         self.head = nn.Linear(d["hidden"], c["classes"])
+        self.expert = None
+        if d.get("rrExpert"):
+            layers, cin = [], self.features
+            for width in d["rrExpert"]["hidden"]:
+                layers += [nn.Linear(cin, width), nn.ReLU()]
+                cin = width
+            self.expert = nn.Sequential(*layers, nn.Linear(cin, c["classes"]))
 
     def forward(self, x):
         n = self.channels * self.length
@@ -66,7 +75,9 @@ class DeepCNN1D(nn.Module):
         if self.features > 0:
             h = torch.cat([h, x[:, n:]], 1)
         h = self.dropout(F.relu(self.hidden(h)))
-        return self.head(h)
+        if self.expert is None:
+            return [self.head(h)]
+        return [self.head(h), self.expert(x[:, n:])]
 
 
 def main():
@@ -89,8 +100,7 @@ def main():
         x = torch.from_numpy(xs[i % len(xs)])
         y = torch.from_numpy(ys[i % len(ys)])
         i += 1
-        logits = net(x)
-        loss = F.cross_entropy(logits, y, weight=weights, ignore_index=-100, label_smoothing=smoothing)
+        loss = sum(F.cross_entropy(logits, y, weight=weights, ignore_index=-100, label_smoothing=smoothing) for logits in net(x))
         opt.zero_grad()
         loss.backward()
         opt.step()

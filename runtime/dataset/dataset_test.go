@@ -789,6 +789,7 @@ func TestPrepareErrors(t *testing.T) {
 		{"csv rr", beatCSV(func(s *schema.Signal) { s.RRFeatures = true }), "", []string{"data.signal.rrFeatures"}},
 		{"csv template", beatCSV(func(s *schema.Signal) { s.RecordTemplate = true }), "", []string{"data.signal.recordTemplate: a beat CSV holds no records"}},
 		{"csv relative rr", beatCSV(func(s *schema.Signal) { s.RRRelative = true }), "", []string{"data.signal.rrRelative: a beat CSV"}},
+		{"csv rr irregularity", beatCSV(func(s *schema.Signal) { s.RRIrregularity = true }), "", []string{"data.signal.rrIrregularity: a beat CSV"}},
 		{"csv symbols", beatCSV(func(s *schema.Signal) { s.Labels = LabelsSymbols }), "", []string{`data.signal.labels: "symbols"`}},
 		{"csv by record", func() schema.Data {
 			d := beatCSV(func(*schema.Signal) {})()
@@ -886,19 +887,20 @@ func TestOpenErrors(t *testing.T) {
 
 // TestPrepareRecordRelative: with data.signal.recordTemplate every sample
 // is two channels (the window, then the window minus its own record's
-// template) followed by the RR features, ten with data.signal.rrRelative;
-// the same prepared or read raw.
+// template) followed by the RR features, ten with data.signal.rrRelative
+// and one more with data.signal.rrIrregularity; the same prepared or read
+// raw.
 func TestPrepareRecordRelative(t *testing.T) {
 	mitdb := testenv.MITDB(t)
 	data := wfdbData(mitdb, "window", true, []any{"101"}, []any{"106", "119"})
-	data.Signal.RecordTemplate, data.Signal.RRRelative = true, true
+	data.Signal.RecordTemplate, data.Signal.RRRelative, data.Signal.RRIrregularity = true, true, true
 	dir, m := prepareT(t, data)
-	if !slices.Equal(m.Input, []int{2, 163}) || m.Features != 10 || !m.Signal.RecordTemplate || !m.Signal.RRRelative {
+	if !slices.Equal(m.Input, []int{2, 163}) || m.Features != 11 || !m.Signal.RecordTemplate || !m.Signal.RRRelative || !m.Signal.RRIrregularity {
 		t.Fatalf("manifest input %v, features %d, signal %+v", m.Input, m.Features, m.Signal)
 	}
 	vx, vy := splitSamples(t, dir, "val")
 	opt := ecg.DefaultOptions()
-	opt.Before, opt.After, opt.RR, opt.RRRelative, opt.Template = 0.5, 0.8, true, true, true
+	opt.Before, opt.After, opt.RR, opt.RRRelative, opt.RRIrregularity, opt.Template = 0.5, 0.8, true, true, true, true
 	ds, _, err := ecg.Load(mitdb, []string{"106", "119"}, opt)
 	if err != nil {
 		t.Fatal(err)

@@ -400,6 +400,9 @@ func readCSV(path string, sig *schema.Signal, classes []string) (*ecg.Dataset, *
 	if sig.RRRelative {
 		return nil, nil, fmt.Errorf("data.signal.rrRelative: a beat CSV holds no R-peak times to compute RR features from; set it to false")
 	}
+	if sig.RRIrregularity {
+		return nil, nil, fmt.Errorf("data.signal.rrIrregularity: a beat CSV holds no R-peak times to compute RR features from; set it to false")
+	}
 	if sig.RRFeatures {
 		return nil, nil, fmt.Errorf("data.signal.rrFeatures: a beat CSV holds no R-peak times to compute RR features from; set it to false")
 	}

@@ -10,7 +10,10 @@ import (
 
 // deepCNN1D: blocks of (conv → batch norm → ReLU) × convsPerBlock followed by
 // max pooling, global average or max pooling, RR features joined, then
-// hidden linear → ReLU → dropout → linear.
+// hidden linear → ReLU → dropout → linear. With rrExpert, a second
+// classifier (linear → ReLU per hidden layer, then linear) sees the RR
+// features alone; the two are trained each on its own loss (Net.Loss) and
+// the output is their fused log-probabilities.
 type deepCNN1D struct {
 	channels, length, features int64
 	convs                      [][]*nn.Conv1D
@@ -19,6 +22,7 @@ type deepCNN1D struct {
 	globalMax                  bool
 	hidden, out                *nn.Linear
 	dropout                    float64
+	expert                     []*nn.Linear // rrExpert layers, head last
 }
 
 func newDeepCNN1D(p *nn.Path, spec Spec) (forwarder, map[string][]string, error) {
@@ -59,10 +63,47 @@ func newDeepCNN1D(p *nn.Path, spec Spec) (forwarder, map[string][]string, error)
 	}
 	m.hidden = linear(p.Sub("hidden"), in+m.features, int64(c.Hidden))
 	m.out = linear(p.Sub("head"), int64(c.Hidden), int64(spec.Classes))
+	if e := c.RRExpert; e != nil {
+		if m.features == 0 {
+			return nil, nil, fmt.Errorf("model.deepcnn1d.rrExpert: the data has no RR features for it (data.signal.rrFeatures, rrRelative or rrIrregularity)")
+		}
+		p := p.Sub("rrExpert")
+		in := m.features
+		for i, h := range e.Hidden {
+			m.expert = append(m.expert, linear(p.Sub(fmt.Sprint(i)), in, int64(h)))
+			in = int64(h)
+		}
+		m.expert = append(m.expert, linear(p.Sub("head"), in, int64(spec.Classes)))
+	}
 	return m, map[string][]string{"stem": {"blocks.0"}, "head": {"head"}}, nil
 }
 
 func (m *deepCNN1D) forward(x *ts.Tensor, train bool) *ts.Tensor {
+	return fuse(m.experts(x, train))
+}
+
+// experts returns the logits of the CNN and, with rrExpert, of the RR
+// classifier.
+func (m *deepCNN1D) experts(x *ts.Tensor, train bool) []*ts.Tensor {
+	if m.expert == nil {
+		return []*ts.Tensor{m.cnn(x, train)}
+	}
+	return []*ts.Tensor{m.cnn(x, train), m.rhythm(x)}
+}
+
+// rhythm is the rrExpert classifier.
+func (m *deepCNN1D) rhythm(x *ts.Tensor) *ts.Tensor {
+	h := x.MustNarrow(1, m.channels*m.length, m.features, false)
+	for i, l := range m.expert {
+		h = swap(h, l.Forward(h))
+		if i < len(m.expert)-1 {
+			h = h.MustRelu(true)
+		}
+	}
+	return h
+}
+
+func (m *deepCNN1D) cnn(x *ts.Tensor, train bool) *ts.Tensor {
 	b := x.MustSize()[0]
 	n := m.channels * m.length
 	h := x.MustNarrow(1, 0, n, false).MustReshape([]int64{b, m.channels, m.length}, true)

@@ -92,6 +92,54 @@ func (n *Net) Close() { n.vs.Destroy() }
 // train selects batch statistics and dropout.
 func (n *Net) Forward(x *ts.Tensor, train bool) *ts.Tensor { return n.body.forward(x, train) }
 
+// experts is a body made of classifiers trained each on its own loss
+// (deepcnn1d with rrExpert); its forward fuses their logits.
+type experts interface {
+	experts(x *ts.Tensor, train bool) []*ts.Tensor
+}
+
+// Loss returns the training loss of a flat batch x with labels y: the
+// cross entropy of the logits with the given class weights and label
+// smoothing, or for a body of several experts the sum of each expert's
+// cross entropy, so that none learns to lean on the others.
+func (n *Net) Loss(x, y, weights *ts.Tensor, smoothing float64) *ts.Tensor {
+	e, ok := n.body.(experts)
+	if !ok {
+		return n.Forward(x, true).MustCrossEntropyLoss(y, weights, 1, -100, smoothing, true)
+	}
+	var sum *ts.Tensor
+	for _, logits := range e.experts(x, true) {
+		l := logits.MustCrossEntropyLoss(y, weights, 1, -100, smoothing, true)
+		if sum == nil {
+			sum = l
+			continue
+		}
+		sum = sum.MustAdd(l, true)
+		l.MustDrop()
+	}
+	return sum
+}
+
+// fuse returns one expert's logits as they are, or for several the mean of
+// their log-probabilities: logits whose softmax is the normalised geometric
+// mean of the experts' probabilities (a product of experts).
+func fuse(logits []*ts.Tensor) *ts.Tensor {
+	if len(logits) == 1 {
+		return logits[0]
+	}
+	var sum *ts.Tensor
+	for _, l := range logits {
+		lp := l.MustLogSoftmax(1, gotch.Float, true)
+		if sum == nil {
+			sum = lp
+			continue
+		}
+		sum = sum.MustAdd(lp, true)
+		lp.MustDrop()
+	}
+	return sum.MustDivScalar(ts.FloatScalar(float64(len(logits))), true)
+}
+
 // Device returns the device the network lives on.
 func (n *Net) Device() gotch.Device { return n.dev }
 

@@ -411,8 +411,7 @@ func (r *run) step(b *loader.Batch) (float64, error) {
 		return 0, err
 	}
 	y := r.net.Tensor(b.Y)
-	logits := r.net.Forward(x, true)
-	loss := logits.MustCrossEntropyLoss(y, r.weights, 1, -100, r.smooth, true)
+	loss := r.net.Loss(x, y, r.weights, r.smooth)
 	r.opt.MustZeroGrad()
 	loss.MustBackward()
 	r.opt.MustStep()

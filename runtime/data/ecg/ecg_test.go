@@ -482,3 +482,58 @@ func TestRelativeRR(t *testing.T) {
 		t.Errorf("span 0: %v", err)
 	}
 }
+
+// TestIrregularity: the rhythm of TestRelativeRR (previous intervals 1 1 1
+// 0.6 1.4 1 s) with two intervals on either side; beat i's own steps
+// (step[i], step[i+1]) never count, so the premature beat itself sits in
+// a regular rhythm.
+func TestIrregularity(t *testing.T) {
+	samples := []int64{0, 360, 720, 936, 1440, 1800}
+	got := irregularity(rrFeatures(samples, 360, 10), 2, 1.0/360)
+	// steps 0..5: 0 0 0 a b c
+	a, b, c := math.Log(1/0.6), math.Log(1.4/0.6), math.Log(1.4)
+	l := func(med float64) float32 { return float32(math.Log(0.01 + med)) }
+	want := []float32{
+		l(a / 2),       // steps | 2 3
+		l(a),           // steps 0 | 3 4
+		l(c / 2),       // steps 0 1 | 4 5: 0 0 c b
+		l(0),           // steps 1 2 | 5: 0 0 c
+		l(a / 2),       // steps 2 3 |
+		l((a + b) / 2), // steps 3 4 |
+	}
+	for i := range want {
+		if math.Abs(float64(got[i]-want[i])) > 1e-5 {
+			t.Errorf("beat %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+	if got := irregularity(rrFeatures([]int64{5}, 360, 10), 2, 1.0/360); got[0] != 0 {
+		t.Errorf("single beat: %v", got)
+	}
+	// Two annotations on one sample: intervals floored, no infinities.
+	for _, v := range irregularity(rrFeatures([]int64{0, 360, 360, 720}, 360, 10), 2, 1.0/360) {
+		if math.IsInf(float64(v), 0) || math.IsNaN(float64(v)) {
+			t.Fatalf("zero interval gives %v", v)
+		}
+	}
+	// An irregular rhythm (alternating 0.7 and 1.3 s) scores higher at every
+	// beat than the regular rhythm with one premature beat does at it.
+	var alt []int64
+	for i, s := 0, int64(0); i < 40; i++ {
+		alt = append(alt, s)
+		s += []int64{252, 468}[i%2]
+	}
+	for i, v := range irregularity(rrFeatures(alt, 360, 10), 4, 1.0/360) {
+		if v <= got[3] {
+			t.Errorf("alternating rhythm, beat %d: %v, not above %v", i, v, got[3])
+		}
+	}
+	o := DefaultOptions()
+	o.RR, o.RRRelative, o.RRIrregularity = false, false, true
+	if o.Features() != 1 {
+		t.Errorf("features %d, want 1", o.Features())
+	}
+	o.RRSpan = 0
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "rr span 0") {
+		t.Errorf("span 0: %v", err)
+	}
+}

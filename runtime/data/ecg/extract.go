@@ -38,6 +38,14 @@ type Beat struct {
 	// Options.RRSpan intervals on either side (prematurity against the
 	// neighbourhood, which runs of ectopic beats do not hide). Intervals
 	// are floored at one sample.
+	//
+	// With Options.RRIrregularity, one more follows: the natural log of
+	// 0.01 plus the median absolute log ratio of successive previous-RR
+	// intervals among the Options.RRSpan on either side of the beat,
+	// leaving out the two that involve the beat's own intervals (about
+	// -3.5 in a regular sinus rhythm, -1.3 in atrial fibrillation). A
+	// premature beat in a regular rhythm (a supraventricular ectopic) is
+	// then told apart from the normal beats of an irregular one.
 	RR []float32
 }
 
@@ -144,11 +152,15 @@ func Extract(rec *wfdb.Record, anns []wfdb.Annotation, opt Options) ([]Beat, Sta
 		samples[i] = c.sample
 	}
 	var rr, rel [][NumRRFeatures]float32
-	if opt.RR || opt.RRRelative {
+	var irr []float32
+	if opt.Features() > 0 {
 		rr = rrFeatures(samples, fs, opt.RRWindow)
 	}
 	if opt.RRRelative {
 		rel = relativeRR(rr, opt.RRSpan, 1/fs)
+	}
+	if opt.RRIrregularity {
+		irr = irregularity(rr, opt.RRSpan, 1/fs)
 	}
 
 	var cutter func(c int64) ([]float32, bool)
@@ -188,6 +200,9 @@ func Extract(rec *wfdb.Record, anns []wfdb.Annotation, opt Options) ([]Beat, Sta
 		}
 		if opt.RRRelative {
 			b.RR = append(b.RR, rel[i][:]...)
+		}
+		if opt.RRIrregularity {
+			b.RR = append(b.RR, irr[i])
 		}
 		st.Beats[c.class]++
 		beats = append(beats, b)
@@ -342,6 +357,28 @@ func relativeRR(rr [][NumRRFeatures]float32, span int, floor float64) [][NumRRFe
 		near := median(buf)
 		post, local := float64(f[1]), float64(f[2])
 		out[i] = [NumRRFeatures]float32{lr(pre[i], rec), lr(post, rec), lr(local, rec), lr(post, pre[i]), lr(pre[i], near)}
+	}
+	return out
+}
+
+// irregularity computes the Options.RRIrregularity feature from the
+// rrFeatures of a record's beats; intervals are floored at floor seconds.
+func irregularity(rr [][NumRRFeatures]float32, span int, floor float64) []float32 {
+	out := make([]float32, len(rr))
+	if len(rr) < 2 {
+		return out
+	}
+	// step[j]: |log| of beat j's previous interval over beat j-1's; beat
+	// i's own intervals take part in step[i] and step[i+1].
+	step := make([]float64, len(rr))
+	for j := 1; j < len(rr); j++ {
+		step[j] = math.Abs(math.Log(max(float64(rr[j][0]), floor) / max(float64(rr[j-1][0]), floor)))
+	}
+	buf := make([]float64, 0, 2*span)
+	for i := range rr {
+		buf = append(buf[:0], step[max(0, i-span):i]...)
+		buf = append(buf, step[min(len(step), i+2):min(len(step), i+2+span)]...)
+		out[i] = float32(math.Log(0.01 + median(buf)))
 	}
 	return out
 }

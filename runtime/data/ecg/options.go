@@ -88,6 +88,11 @@ type Options struct {
 	RRRelative bool
 	RRSpan     int
 
+	// RRIrregularity adds one more feature to every beat, after the
+	// others: how irregular the rhythm around the beat is (see Beat.RR),
+	// over RRSpan intervals on either side.
+	RRIrregularity bool
+
 	// Template appends a second channel to every beat window: the window
 	// minus the record's template, the per-sample median of all the
 	// windows cut from that record (its usual beat, found without labels).
@@ -103,6 +108,9 @@ func (o Options) Features() int {
 	}
 	if o.RRRelative {
 		n += NumRRFeatures
+	}
+	if o.RRIrregularity {
+		n++
 	}
 	return n
 }
@@ -153,9 +161,9 @@ func (o Options) Validate() error {
 		return errors.New("options: empty annotator")
 	case o.Rate < 0 || math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0):
 		return fmt.Errorf("options: rate %v: want a non-negative number", o.Rate)
-	case (o.RR || o.RRRelative) && o.RRWindow < 1:
+	case (o.RR || o.RRRelative || o.RRIrregularity) && o.RRWindow < 1:
 		return fmt.Errorf("options: rr window %d: want at least 1", o.RRWindow)
-	case o.RRRelative && o.RRSpan < 1:
+	case (o.RRRelative || o.RRIrregularity) && o.RRSpan < 1:
 		return fmt.Errorf("options: rr span %d: want at least 1", o.RRSpan)
 	}
 	switch o.Method {

@@ -1,0 +1,129 @@
+package model
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"parak8s.dev/parak8s/schema"
+)
+
+func expertSpec() Spec {
+	s := ecgSpec(6)
+	s.Model.Dropout = 0 // train-mode passes repeat exactly
+	s.Model.DeepCNN1D.RRExpert = &schema.RRExpert{Hidden: []int{8, 4}}
+	return s
+}
+
+// TestRRExpert: the RR expert sees the features alone, the output is the
+// mean of the two experts' log-probabilities, and the loss is the sum of
+// each expert's cross entropy.
+func TestRRExpert(t *testing.T) {
+	s := expertSpec()
+	n := newNet(t, s)
+	for _, name := range []string{"rrExpert.0.weight", "rrExpert.1.bias", "rrExpert.head.weight", "head.weight"} {
+		if !slices.Contains(n.names(), name) {
+			t.Errorf("no parameter %s in %v", name, n.names())
+		}
+	}
+	const b = 4
+	flat := ramp(b*s.SampleSize(), 1)
+	x, err := n.Batch(flat, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.MustDrop()
+	e := n.body.(experts)
+
+	parts := e.experts(x, false)
+	cnn, rr := parts[0].Float64Values(), parts[1].Float64Values()
+	for _, p := range parts {
+		p.MustDrop()
+	}
+	out := n.Forward(x, false)
+	fused := out.Float64Values()
+	out.MustDrop()
+	logSoftmax := func(v []float64) []float64 {
+		var m float64 = math.Inf(-1)
+		for _, x := range v {
+			m = max(m, x)
+		}
+		var z float64
+		for _, x := range v {
+			z += math.Exp(x - m)
+		}
+		o := make([]float64, len(v))
+		for i, x := range v {
+			o[i] = x - m - math.Log(z)
+		}
+		return o
+	}
+	k := s.Classes
+	for i := 0; i < b; i++ {
+		a, r := logSoftmax(cnn[i*k:(i+1)*k]), logSoftmax(rr[i*k:(i+1)*k])
+		for j := 0; j < k; j++ {
+			if want := (a[j] + r[j]) / 2; math.Abs(fused[i*k+j]-want) > 1e-5 {
+				t.Fatalf("sample %d class %d: fused %v, want %v", i, j, fused[i*k+j], want)
+			}
+		}
+	}
+
+	// Changing the beat window moves the CNN only.
+	shifted := slices.Clone(flat)
+	for i := 0; i < b; i++ {
+		for j := 0; j < 40; j++ {
+			shifted[i*s.SampleSize()+j] += 0.5
+		}
+	}
+	x2, err := n.Batch(shifted, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x2.MustDrop()
+	parts2 := e.experts(x2, false)
+	if slices.Equal(parts2[0].Float64Values(), cnn) || !slices.Equal(parts2[1].Float64Values(), rr) {
+		t.Error("the RR expert must see the features alone, the CNN the window too")
+	}
+	for _, p := range parts2 {
+		p.MustDrop()
+	}
+
+	// The loss is the sum of the experts' weighted cross entropies.
+	y := n.Tensor([]int64{0, 1, 2, 1})
+	defer y.MustDrop()
+	w := n.Tensor([]float32{1, 2, 1, 3, 1})
+	defer w.MustDrop()
+	var want float64
+	for _, l := range e.experts(x, true) {
+		ce := l.MustCrossEntropyLoss(y, w, 1, -100, 0.1, true)
+		want += ce.Float64Values()[0]
+		ce.MustDrop()
+	}
+	loss := n.Loss(x, y, w, 0.1)
+	got := loss.Float64Values()[0]
+	loss.MustDrop()
+	if math.Abs(got-want) > 1e-5 {
+		t.Errorf("loss %v, want %v", got, want)
+	}
+
+	// Without the expert the loss is the plain cross entropy.
+	ps := ecgSpec(6)
+	ps.Model.Dropout = 0
+	plain := newNet(t, ps)
+	logits := plain.Forward(x, true)
+	ce := logits.MustCrossEntropyLoss(y, w, 1, -100, 0, true)
+	loss = plain.Loss(x, y, w, 0)
+	if a, b := ce.Float64Values()[0], loss.Float64Values()[0]; math.Abs(a-b) > 1e-6 {
+		t.Errorf("plain loss %v, want %v", b, a)
+	}
+	ce.MustDrop()
+	loss.MustDrop()
+
+	// No RR features: refused.
+	s0 := ecgSpec(0)
+	s0.Model.DeepCNN1D.RRExpert = &schema.RRExpert{Hidden: []int{8}}
+	if _, err := New(s0); err == nil || !strings.Contains(err.Error(), "model.deepcnn1d.rrExpert") {
+		t.Errorf("no features: %v", err)
+	}
+}
