@@ -177,7 +177,8 @@ func bench(c config, stdout, stderr io.Writer) error {
 		len(records), c.mitdb, c.specPath, len(ds.Beats), load, c.wfdbRuns, runtime.GOMAXPROCS(0), figs["wfdb_beats_per_s"])
 
 	s := setup{exp: exp, batch: exp.Data.Loader.BatchSize, features: len(ds.Beats[0].RR)}
-	s.spec = model.Spec{Model: exp.Model, Classes: len(ds.Classes), Input: []int{1, len(ds.Beats[0].Signal)}, Features: s.features}
+	ch := opt.Channels() // with data.signal.recordTemplate, Beat.Signal holds two channels
+	s.spec = model.Spec{Model: exp.Model, Classes: len(ds.Classes), Input: []int{ch, len(ds.Beats[0].Signal) / ch}, Features: s.features}
 	train := ds
 	if recs := strs(exp.Data.Split.Train); exp.Data.Split.By == "record" && len(recs) > 0 {
 		train = ds.Subset(recs)

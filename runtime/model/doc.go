@@ -1,9 +1,12 @@
 // Package model holds the networks ParaK8s trains, on libtorch through
 // github.com/sugarme/gotch: deepcnn1d (a deep 1-D CNN for heartbeats, with
-// optional RR-interval features joined before the classifier) and resnet
-// (ResNet-18/34 for images, torchvision parameter names, configurable input
-// channels, stem and width). A Net takes flat samples as the data loaders
-// make them ([batch, sample size]) and returns logits.
+// optional RR-interval features joined before the classifier, and optionally
+// a second classifier on the RR features alone whose log-probabilities are
+// averaged with the CNN's) and resnet (ResNet-18/34 for images, torchvision
+// parameter names, configurable input channels, stem and width). A Net takes
+// flat samples as the data loaders make them ([batch, sample size]) and
+// returns logits; Net.Loss is the training loss (one cross entropy per
+// classifier, summed).
 //
 // Weights are saved as safetensors (runtime/bundle), so a model trained here
 // loads in PyTorch and the reverse; pretrained weights load by name, skipping
