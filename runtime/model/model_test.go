@@ -249,6 +249,8 @@ func TestTrainingMemoryIsFlat(t *testing.T) {
 	}
 	s := ecgSpec(5)
 	s.Input = []int{1, 4000} // 32 × 8 × 4000 floats = 4 MB per activation
+	// The step training takes: Net.Loss, here with an RR expert.
+	s.Model.DeepCNN1D.RRExpert = &schema.RRExpert{Hidden: []int{16}}
 	n := newNet(t, s)
 	opt, err := nn.DefaultAdamConfig().Build(n.VarStore(), 1e-3)
 	if err != nil {
@@ -256,6 +258,8 @@ func TestTrainingMemoryIsFlat(t *testing.T) {
 	}
 	const b = 32
 	x := ramp(b*s.SampleSize(), 1)
+	w := n.Tensor([]float32{1, 1, 1, 1, 1})
+	defer w.MustDrop()
 	labels := make([]int64, b)
 	for i := range labels {
 		labels[i] = int64(i % s.Classes)
@@ -266,7 +270,7 @@ func TestTrainingMemoryIsFlat(t *testing.T) {
 			t.Fatal(err)
 		}
 		y := ts.MustOfSlice(labels)
-		loss := n.Forward(in, true).CrossEntropyForLogits(y)
+		loss := n.Loss(in, y, w, 0)
 		opt.MustZeroGrad()
 		loss.MustBackward()
 		opt.MustStep()

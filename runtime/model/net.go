@@ -107,17 +107,11 @@ func (n *Net) Loss(x, y, weights *ts.Tensor, smoothing float64) *ts.Tensor {
 	if !ok {
 		return n.Forward(x, true).MustCrossEntropyLoss(y, weights, 1, -100, smoothing, true)
 	}
-	var sum *ts.Tensor
+	var losses []*ts.Tensor
 	for _, logits := range e.experts(x, true) {
-		l := logits.MustCrossEntropyLoss(y, weights, 1, -100, smoothing, true)
-		if sum == nil {
-			sum = l
-			continue
-		}
-		sum = sum.MustAdd(l, true)
-		l.MustDrop()
+		losses = append(losses, logits.MustCrossEntropyLoss(y, weights, 1, -100, smoothing, true))
 	}
-	return sum
+	return sum(losses)
 }
 
 // fuse returns one expert's logits as they are, or for several the mean of
@@ -127,17 +121,21 @@ func fuse(logits []*ts.Tensor) *ts.Tensor {
 	if len(logits) == 1 {
 		return logits[0]
 	}
-	var sum *ts.Tensor
+	var lp []*ts.Tensor
 	for _, l := range logits {
-		lp := l.MustLogSoftmax(1, gotch.Float, true)
-		if sum == nil {
-			sum = lp
-			continue
-		}
-		sum = sum.MustAdd(lp, true)
-		lp.MustDrop()
+		lp = append(lp, l.MustLogSoftmax(1, gotch.Float, true))
 	}
-	return sum.MustDivScalar(ts.FloatScalar(float64(len(logits))), true)
+	return sum(lp).MustDivScalar(ts.FloatScalar(float64(len(lp))), true)
+}
+
+// sum adds tensors of one shape, dropping them.
+func sum(t []*ts.Tensor) *ts.Tensor {
+	s := t[0]
+	for _, x := range t[1:] {
+		s = s.MustAdd(x, true)
+		x.MustDrop()
+	}
+	return s
 }
 
 // Device returns the device the network lives on.

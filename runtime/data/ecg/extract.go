@@ -43,7 +43,7 @@ type Beat struct {
 	// 0.01 plus the median absolute log ratio of successive previous-RR
 	// intervals among the Options.RRSpan on either side of the beat,
 	// leaving out the two that involve the beat's own intervals (about
-	// -3.5 in a regular sinus rhythm, -1.3 in atrial fibrillation). A
+	// -3.3 in a regular sinus rhythm, -1.3 in atrial fibrillation). A
 	// premature beat in a regular rhythm (a supraventricular ectopic) is
 	// then told apart from the normal beats of an irregular one.
 	RR []float32
