@@ -229,6 +229,9 @@ func decodeOne(ctx *cue.Context, root, user cue.Value, path string, files []stri
 	if err := chk.checkSweep(s); err != nil {
 		return nil, err
 	}
+	if err := checkRules(s); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
