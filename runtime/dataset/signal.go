@@ -397,14 +397,13 @@ func readCSV(path string, sig *schema.Signal, classes []string) (*ecg.Dataset, *
 	if sig.RecordTemplate {
 		return nil, nil, fmt.Errorf("data.signal.recordTemplate: a beat CSV holds no records to take templates from; set it to false")
 	}
-	if sig.RRRelative {
-		return nil, nil, fmt.Errorf("data.signal.rrRelative: a beat CSV holds no R-peak times to compute RR features from; set it to false")
-	}
-	if sig.RRIrregularity {
-		return nil, nil, fmt.Errorf("data.signal.rrIrregularity: a beat CSV holds no R-peak times to compute RR features from; set it to false")
-	}
-	if sig.RRFeatures {
-		return nil, nil, fmt.Errorf("data.signal.rrFeatures: a beat CSV holds no R-peak times to compute RR features from; set it to false")
+	for _, f := range []struct {
+		name string
+		on   bool
+	}{{"rrFeatures", sig.RRFeatures}, {"rrRelative", sig.RRRelative}, {"rrIrregularity", sig.RRIrregularity}} {
+		if f.on {
+			return nil, nil, fmt.Errorf("data.signal.%s: a beat CSV holds no R-peak times to compute RR features from; set it to false", f.name)
+		}
 	}
 	f, err := os.Open(path)
 	if err != nil {
