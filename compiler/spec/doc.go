@@ -4,6 +4,7 @@
 // were vendored under cue.mod/pkg), validates every experiment of the package
 // (all problems, each with the position of the user's file where CUE has one;
 // a few rules across sections, such as an RR expert needing RR features, are
-// checked in Go on the decoded experiment and placed the same way), and decodes the resolved experiment into schema.Experiment and its generic
-// JSON form, which the plan package expands into trials.
+// checked in Go on the decoded experiment and placed the same way), and
+// decodes the resolved experiment into schema.Experiment and its generic JSON
+// form, which the plan package expands into trials.
 package spec

@@ -352,8 +352,7 @@ func relativeRR(rr [][NumRRFeatures]float32, span int, floor float64) [][NumRRFe
 	lr := func(a, b float64) float32 { return float32(math.Log(max(a, floor) / max(b, floor))) }
 	buf := make([]float64, 0, 2*span)
 	for i, f := range rr {
-		buf = append(buf[:0], pre[max(0, i-span):i]...)
-		buf = append(buf, pre[i+1:min(len(pre), i+1+span)]...)
+		buf = around(buf, pre, i, 1, span)
 		near := median(buf)
 		post, local := float64(f[1]), float64(f[2])
 		out[i] = [NumRRFeatures]float32{lr(pre[i], rec), lr(post, rec), lr(local, rec), lr(post, pre[i]), lr(pre[i], near)}
@@ -376,11 +375,18 @@ func irregularity(rr [][NumRRFeatures]float32, span int, floor float64) []float3
 	}
 	buf := make([]float64, 0, 2*span)
 	for i := range rr {
-		buf = append(buf[:0], step[max(0, i-span):i]...)
-		buf = append(buf, step[min(len(step), i+2):min(len(step), i+2+span)]...)
+		buf = around(buf, step, i, 2, span)
 		out[i] = float32(math.Log(0.01 + median(buf)))
 	}
 	return out
+}
+
+// around refills buf with the span values of v before index i and the span
+// values after v[i:i+gap], which it leaves out.
+func around(buf, v []float64, i, gap, span int) []float64 {
+	buf = append(buf[:0], v[max(0, i-span):i]...)
+	lo := min(len(v), i+gap)
+	return append(buf, v[lo:min(len(v), lo+span)]...)
 }
 
 // LoadRecord reads dir/name (header, signals and the Options.Annotator
