@@ -1,6 +1,10 @@
 package images
 
-import "math"
+import (
+	"math"
+
+	"parak8s.dev/parak8s/runtime/data/splitmix"
+)
 
 // draw holds one sample's random augmentation parameters.
 type draw struct {
@@ -13,17 +17,17 @@ type draw struct {
 // is always drawn, in a fixed order, so disabling one does not change the
 // others.
 func (a Augment) drawFor(epoch, index, size int) draw {
-	r := newRNG(a.Seed, uint64(int64(epoch)), uint64(int64(index)))
+	r := splitmix.New(a.Seed, uint64(int64(epoch)), uint64(int64(index)))
 	d := draw{
-		angle: r.sym(a.Rotate) * math.Pi / 180,
-		scale: 1 + r.sym(a.Zoom),
-		tx:    r.sym(a.Shift) * float64(size),
-		ty:    r.sym(a.Shift) * float64(size),
+		angle: r.Sym(a.Rotate) * math.Pi / 180,
+		scale: 1 + r.Sym(a.Zoom),
+		tx:    r.Sym(a.Shift) * float64(size),
+		ty:    r.Sym(a.Shift) * float64(size),
 	}
-	flip := r.float() < 0.5
+	flip := r.Float() < 0.5
 	d.flip = a.HFlip && flip
-	d.brightness = float32(r.sym(a.Brightness))
-	d.contrast = float32(1 + r.sym(a.Contrast))
+	d.brightness = float32(r.Sym(a.Brightness))
+	d.contrast = float32(1 + r.Sym(a.Contrast))
 	return d
 }
 

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"parak8s.dev/parak8s/runtime/data/splitmix"
 )
 
 // Sample is one image file and its class label.
@@ -129,13 +131,13 @@ func SplitStratified(samples []Sample, frac float64, seed uint64) (kept, held []
 		} else {
 			h = 0
 		}
-		r := newRNG(seed, uint64(int64(sorted[start].Label)), 0x5eed5117)
+		r := splitmix.New(seed, uint64(int64(sorted[start].Label)), 0x5eed5117)
 		perm := make([]int, n)
 		for i := range perm {
 			perm[i] = i
 		}
 		for i := n - 1; i > 0; i-- {
-			j := r.intn(i + 1)
+			j := r.Intn(i + 1)
 			perm[i], perm[j] = perm[j], perm[i]
 		}
 		for k, p := range perm {

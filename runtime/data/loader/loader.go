@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"parak8s.dev/parak8s/runtime/data/splitmix"
 )
 
 // Source is an indexed collection of fixed-size samples.
@@ -117,9 +118,9 @@ func (l *Loader) Order(epoch int) []int {
 	if !l.opts.Shuffle {
 		return order
 	}
-	r := newRNG(l.opts.Seed, uint64(int64(epoch)))
+	r := splitmix.New(l.opts.Seed, uint64(int64(epoch)))
 	for i := n - 1; i > 0; i-- {
-		j := r.intn(i + 1)
+		j := r.Intn(i + 1)
 		order[i], order[j] = order[j], order[i]
 	}
 	return order
@@ -245,36 +246,4 @@ func (l *Loader) build(ctx context.Context, order []int, k, epoch int) (*Batch, 
 		b.Y[j] = int64(y)
 	}
 	return b, nil
-}
-
-// rng is a splitmix64 generator, stable across Go releases so that shuffles
-// never change under a new toolchain.
-type rng struct{ s uint64 }
-
-func mix64(z uint64) uint64 {
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
-}
-
-func newRNG(seed, epoch uint64) rng {
-	return rng{s: mix64(mix64(seed+0x9e3779b97f4a7c15) ^ (epoch + 0x632be59bd9b4e019))}
-}
-
-func (r *rng) next() uint64 {
-	r.s += 0x9e3779b97f4a7c15
-	return mix64(r.s)
-}
-
-// intn returns a uniform integer in [0,n) (Lemire's method, unbiased).
-func (r *rng) intn(n int) int {
-	un := uint64(n)
-	hi, lo := bits.Mul64(r.next(), un)
-	if lo < un {
-		t := -un % un
-		for lo < t {
-			hi, lo = bits.Mul64(r.next(), un)
-		}
-	}
-	return int(hi)
 }
