@@ -145,7 +145,8 @@ type DeepCNN1D struct {
 
 // RRExpert mirrors #RRExpert.
 type RRExpert struct {
-	Hidden []int `json:"hidden"`
+	Hidden []int   `json:"hidden"`
+	Weight float64 `json:"weight,omitempty"` // 0: unset, 0.5
 }
 
 // ResNet mirrors #ResNet.

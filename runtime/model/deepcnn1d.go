@@ -13,7 +13,8 @@ import (
 // hidden linear → ReLU → dropout → linear. With rrExpert, a second
 // classifier (linear → ReLU per hidden layer, then linear) sees the RR
 // features alone; the two are trained each on its own loss (Net.Loss) and
-// the output is their fused log-probabilities.
+// the output is their fused log-probabilities, the RR expert's weighted by
+// rrExpert.weight.
 type deepCNN1D struct {
 	channels, length, features int64
 	convs                      [][]*nn.Conv1D
@@ -23,6 +24,7 @@ type deepCNN1D struct {
 	hidden, out                *nn.Linear
 	dropout                    float64
 	expert                     []*nn.Linear // rrExpert layers, head last
+	weight                     float64      // rrExpert.weight
 }
 
 func newDeepCNN1D(p *nn.Path, spec Spec) (forwarder, map[string][]string, error) {
@@ -67,6 +69,13 @@ func newDeepCNN1D(p *nn.Path, spec Spec) (forwarder, map[string][]string, error)
 		if m.features == 0 {
 			return nil, nil, fmt.Errorf("model.deepcnn1d.rrExpert: the data has no RR features for it (data.signal.rrFeatures, rrRelative or rrIrregularity)")
 		}
+		m.weight = e.Weight
+		switch {
+		case m.weight == 0:
+			m.weight = 0.5
+		case m.weight < 0 || m.weight >= 1:
+			return nil, nil, fmt.Errorf("model.deepcnn1d.rrExpert.weight: %v is outside (0, 1)", e.Weight)
+		}
 		p := p.Sub("rrExpert")
 		in := m.features
 		for i, h := range e.Hidden {
@@ -79,7 +88,11 @@ func newDeepCNN1D(p *nn.Path, spec Spec) (forwarder, map[string][]string, error)
 }
 
 func (m *deepCNN1D) forward(x *ts.Tensor, train bool) *ts.Tensor {
-	return fuse(m.experts(x, train))
+	logits := m.experts(x, train)
+	if len(logits) == 1 {
+		return logits[0]
+	}
+	return fuse(logits, []float64{1 - m.weight, m.weight})
 }
 
 // experts returns the logits of the CNN and, with rrExpert, of the RR

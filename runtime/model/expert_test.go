@@ -17,8 +17,9 @@ func expertSpec() Spec {
 }
 
 // TestRRExpert: the RR expert sees the features alone, the output is the
-// mean of the two experts' log-probabilities, and the loss is the sum of
-// each expert's cross entropy.
+// weighted sum of the two experts' log-probabilities (equal weights when
+// rrExpert.weight is unset), and the loss is the sum of each expert's cross
+// entropy.
 func TestRRExpert(t *testing.T) {
 	s := expertSpec()
 	n := newNet(t, s)
@@ -41,9 +42,6 @@ func TestRRExpert(t *testing.T) {
 	for _, p := range parts {
 		p.MustDrop()
 	}
-	out := n.Forward(x, false)
-	fused := out.Float64Values()
-	out.MustDrop()
 	logSoftmax := func(v []float64) []float64 {
 		var m float64 = math.Inf(-1)
 		for _, x := range v {
@@ -60,11 +58,19 @@ func TestRRExpert(t *testing.T) {
 		return o
 	}
 	k := s.Classes
-	for i := 0; i < b; i++ {
-		a, r := logSoftmax(cnn[i*k:(i+1)*k]), logSoftmax(rr[i*k:(i+1)*k])
-		for j := 0; j < k; j++ {
-			if want := (a[j] + r[j]) / 2; math.Abs(fused[i*k+j]-want) > 1e-5 {
-				t.Fatalf("sample %d class %d: fused %v, want %v", i, j, fused[i*k+j], want)
+	for _, w := range []float64{0.5, 0.7} {
+		if w != 0.5 {
+			n.body.(*deepCNN1D).weight = w
+		}
+		out := n.Forward(x, false)
+		fused := out.Float64Values()
+		out.MustDrop()
+		for i := 0; i < b; i++ {
+			a, r := logSoftmax(cnn[i*k:(i+1)*k]), logSoftmax(rr[i*k:(i+1)*k])
+			for j := 0; j < k; j++ {
+				if want := (1-w)*a[j] + w*r[j]; math.Abs(fused[i*k+j]-want) > 1e-5 {
+					t.Fatalf("weight %v, sample %d class %d: fused %v, want %v", w, i, j, fused[i*k+j], want)
+				}
 			}
 		}
 	}
@@ -125,5 +131,14 @@ func TestRRExpert(t *testing.T) {
 	s0.Model.DeepCNN1D.RRExpert = &schema.RRExpert{Hidden: []int{8}}
 	if _, err := New(s0); err == nil || !strings.Contains(err.Error(), "model.deepcnn1d.rrExpert") {
 		t.Errorf("no features: %v", err)
+	}
+
+	// A weight outside (0, 1) is refused (parac vet refuses it first).
+	for _, bad := range []float64{1, 1.5, -0.2} {
+		sb := expertSpec()
+		sb.Model.DeepCNN1D.RRExpert.Weight = bad
+		if _, err := New(sb); err == nil || !strings.Contains(err.Error(), "model.deepcnn1d.rrExpert.weight") {
+			t.Errorf("weight %v: %v", bad, err)
+		}
 	}
 }

@@ -114,18 +114,15 @@ func (n *Net) Loss(x, y, weights *ts.Tensor, smoothing float64) *ts.Tensor {
 	return sum(losses)
 }
 
-// fuse returns one expert's logits as they are, or for several the mean of
-// their log-probabilities: logits whose softmax is the normalised geometric
-// mean of the experts' probabilities (a product of experts).
-func fuse(logits []*ts.Tensor) *ts.Tensor {
-	if len(logits) == 1 {
-		return logits[0]
-	}
+// fuse returns the experts' log-probabilities summed with the given weights
+// (which sum to 1): logits whose softmax is the normalised weighted
+// geometric mean of the experts' probabilities (a product of experts).
+func fuse(logits []*ts.Tensor, weights []float64) *ts.Tensor {
 	var lp []*ts.Tensor
-	for _, l := range logits {
-		lp = append(lp, l.MustLogSoftmax(1, gotch.Float, true))
+	for i, l := range logits {
+		lp = append(lp, l.MustLogSoftmax(1, gotch.Float, true).MustMulScalar(ts.FloatScalar(weights[i]), true))
 	}
-	return sum(lp).MustDivScalar(ts.FloatScalar(float64(len(lp))), true)
+	return sum(lp)
 }
 
 // sum adds tensors of one shape, dropping them.
