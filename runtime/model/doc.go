@@ -2,7 +2,7 @@
 // github.com/sugarme/gotch: deepcnn1d (a deep 1-D CNN for heartbeats, with
 // optional RR-interval features joined before the classifier, and optionally
 // a second classifier on the RR features alone whose log-probabilities are
-// averaged with the CNN's) and resnet (ResNet-18/34 for images, torchvision
+// mixed with the CNN's by rrExpert.weight) and resnet (ResNet-18/34 for images, torchvision
 // parameter names, configurable input channels, stem and width). A Net takes
 // flat samples as the data loaders make them ([batch, sample size]) and
 // returns logits; Net.Loss is the training loss (one cross entropy per

@@ -58,13 +58,14 @@ func TestRRExpert(t *testing.T) {
 		return o
 	}
 	k := s.Classes
-	for _, w := range []float64{0.5, 0.7} {
-		if w != 0.5 {
-			n.body.(*deepCNN1D).weight = w
-		}
-		out := n.Forward(x, false)
+	for _, tt := range []struct{ set, w float64 }{{0, 0.5}, {0.7, 0.7}} {
+		sw := expertSpec()
+		sw.Model.DeepCNN1D.RRExpert.Weight = tt.set
+		nw := newNet(t, sw) // same seed: the same parameters as n
+		out := nw.Forward(x, false)
 		fused := out.Float64Values()
 		out.MustDrop()
+		w := tt.w
 		for i := 0; i < b; i++ {
 			a, r := logSoftmax(cnn[i*k:(i+1)*k]), logSoftmax(rr[i*k:(i+1)*k])
 			for j := 0; j < k; j++ {
