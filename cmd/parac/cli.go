@@ -66,6 +66,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(compileCmd(stdout, stderr), vetCmd(stdout, stderr), trialsCmd(stdout), schemaCmd(stdout), configCmd(stdout),
 		runCmd(stdout), planCmd(stdout, stderr), reportCmd(stdout), syncCmd(stdout), imagesCmd(stdout), platformCmd(stdout, stderr))
+	root.AddCommand(dataCmd(stdout))
 	return root
 }
 

@@ -5,7 +5,9 @@
 //
 // # Artifact layout
 //
-// A directory becomes one OCI image manifest (application/vnd.oci.image.manifest.v1+json)
+// A directory (or, for a data set, a list of files, each under its base name,
+// which gives the same artifact as a folder of just those files) becomes one
+// OCI image manifest (application/vnd.oci.image.manifest.v1+json)
 // with:
 //
 //   - artifactType = config media type: ModelConfigMediaType

@@ -13,6 +13,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -77,16 +79,65 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // epoch is the time written into every tar header.
 var epoch = time.Unix(0, 0).UTC()
 
-// buildLayer writes dir as a reproducible tar+gzip into a temporary file in
+// source is what a layer holds: a directory, or files under their base
+// names.
+type source struct {
+	dir   string
+	files []string
+}
+
+func (s source) String() string {
+	if len(s.files) == 0 {
+		return s.dir
+	}
+	return fmt.Sprintf("%d files", len(s.files))
+}
+
+// listed is one file of a list and its name in the layer.
+type listed struct{ path, name string }
+
+// entries checks a list of files: regular files (symbolic links followed),
+// distinct base names. They are returned in lexical order of their names.
+func entries(files []string) ([]listed, error) {
+	out := make([]listed, 0, len(files))
+	from := map[string]string{}
+	for _, f := range files {
+		info, err := os.Stat(f)
+		if err != nil {
+			return nil, err
+		}
+		if !info.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s is not a regular file: give a directory alone, or files", f)
+		}
+		n := filepath.Base(f)
+		if prev, dup := from[n]; dup {
+			return nil, fmt.Errorf("%s and %s have the same name %s in the artifact", prev, f, n)
+		}
+		from[n] = f
+		out = append(out, listed{f, n})
+	}
+	slices.SortFunc(out, func(a, b listed) int { return strings.Compare(a.name, b.name) })
+	return out, nil
+}
+
+// buildLayer writes src as a reproducible tar+gzip into a temporary file in
 // tmpDir and returns the layer and the list of files. The caller removes
 // the layer's file.
-func buildLayer(dir, tmpDir string, mediaType types.MediaType) (_ *fileLayer, _ []File, err error) {
-	info, err := os.Stat(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !info.IsDir() {
-		return nil, nil, fmt.Errorf("%s is not a directory", dir)
+func buildLayer(src source, tmpDir string, mediaType types.MediaType) (_ *fileLayer, _ []File, err error) {
+	var list []listed
+	dir := src.dir
+	if len(src.files) > 0 {
+		if list, err = entries(src.files); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		info, err := os.Stat(dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !info.IsDir() {
+			return nil, nil, fmt.Errorf("%s is not a directory", dir)
+		}
 	}
 	tmp, err := os.CreateTemp(tmpDir, "parak8s-layer-*.tar.gz")
 	if err != nil {
@@ -113,34 +164,17 @@ func buildLayer(dir, tmpDir string, mediaType types.MediaType) (_ *fileLayer, _ 
 
 	var files []File
 	copyBuf := make([]byte, 1<<20)
-	walkErr := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	for _, e := range list {
+		f, err := addFile(tw, e.path, e.name, copyBuf)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		if p == dir {
-			return nil
+		files = append(files, f)
+	}
+	if list == nil {
+		if err := walkDir(tw, dir, copyBuf, &files); err != nil {
+			return nil, nil, err
 		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
-		switch {
-		case d.IsDir():
-			return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: rel + "/", Mode: 0o755, ModTime: epoch, Format: tar.FormatPAX})
-		case d.Type().IsRegular():
-			f, err := addFile(tw, p, rel, copyBuf)
-			if err != nil {
-				return err
-			}
-			files = append(files, f)
-			return nil
-		default:
-			return fmt.Errorf("%s is a %s: only regular files and directories can be published", p, typeName(d.Type()))
-		}
-	})
-	if walkErr != nil {
-		return nil, nil, walkErr
 	}
 	if len(files) == 0 {
 		return nil, nil, fmt.Errorf("%s has no files", dir)
@@ -161,6 +195,37 @@ func buildLayer(dir, tmpDir string, mediaType types.MediaType) (_ *fileLayer, _ 
 		diffID:    sumHash(tarHash),
 		size:      counter.n,
 	}, files, nil
+}
+
+// walkDir adds the directories and regular files below dir, in lexical
+// order, to tw and their list to files.
+func walkDir(tw *tar.Writer, dir string, copyBuf []byte, files *[]File) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == dir {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		switch {
+		case d.IsDir():
+			return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: rel + "/", Mode: 0o755, ModTime: epoch, Format: tar.FormatPAX})
+		case d.Type().IsRegular():
+			f, err := addFile(tw, p, rel, copyBuf)
+			if err != nil {
+				return err
+			}
+			*files = append(*files, f)
+			return nil
+		default:
+			return fmt.Errorf("%s is a %s: only regular files and directories can be published", p, typeName(d.Type()))
+		}
+	})
 }
 
 func addFile(tw *tar.Writer, path, rel string, buf []byte) (File, error) {

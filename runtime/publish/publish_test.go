@@ -618,3 +618,74 @@ func TestLoopbackAndTags(t *testing.T) {
 		}
 	}
 }
+
+// TestPushDatasetFiles pushes a list of files: they land under their base
+// names, and the artifact is the one their folder alone would give.
+func TestPushDatasetFiles(t *testing.T) {
+	ctx := context.Background()
+	host := newRegistry(t)
+	a, b := t.TempDir(), t.TempDir()
+	for dir, files := range map[string][]string{a: {"106.hea", "106.dat"}, b: {"106.atr"}} {
+		for _, f := range files {
+			if err := os.WriteFile(filepath.Join(dir, f), []byte("record "+f), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	files := []string{filepath.Join(a, "106.hea"), filepath.Join(b, "106.atr"), filepath.Join(a, "106.dat")}
+	res, err := PushDataset(ctx, Dataset{Files: files}, host+"/data/mitdb:106", DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range res.Config.Files {
+		names = append(names, f.Path)
+	}
+	if want := []string{"106.atr", "106.dat", "106.hea"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("files %v, want %v", names, want)
+	}
+	folder := t.TempDir()
+	for _, f := range files {
+		copyFile(t, f, filepath.Join(folder, filepath.Base(f)))
+	}
+	same, err := PushDataset(ctx, Dataset{Dir: folder}, host+"/data/mitdb:folder", DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same.Digest != res.Digest {
+		t.Errorf("files give %s, their folder %s", res.Digest, same.Digest)
+	}
+	out := filepath.Join(t.TempDir(), "pulled")
+	if _, err := Pull(ctx, res.Ref, out, DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(contents(t, out), contents(t, folder)) {
+		t.Error("pulled files differ")
+	}
+
+	for _, tc := range []struct {
+		name  string
+		files []string
+		want  string
+	}{
+		{"missing", []string{filepath.Join(a, "106.hea"), filepath.Join(a, "107.hea")}, "107.hea: no such file"},
+		{"folder", []string{filepath.Join(a, "106.hea"), b}, "is not a regular file"},
+		{"same name", []string{filepath.Join(a, "106.hea"), filepath.Join(folder, "106.hea")}, "have the same name 106.hea"},
+	} {
+		_, err := PushDataset(ctx, Dataset{Files: tc.files}, host+"/data/x:1", DefaultOptions())
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "pushing data set of 2 files") {
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -116,9 +116,15 @@ type Model struct {
 	Tags []string
 }
 
-// Dataset is a prepared data set directory.
+// Dataset is a data set: a directory, or a list of files.
 type Dataset struct {
+	// Dir is the directory pushed (with its subdirectories), when Files is
+	// empty.
 	Dir string
+	// Files, when given, are pushed instead of Dir: regular files, each
+	// under its base name at the artifact's root (two files with the same
+	// base name are an error).
+	Files []string
 	// Annotations are added to the manifest (for example the data key).
 	Annotations map[string]string
 	// Created as for Model.
@@ -167,7 +173,7 @@ func pushModel(ctx context.Context, repo string, m Model, opts Options) (Result,
 		return Result{}, err
 	}
 	ann[AnnotationMetrics] = metrics
-	return push(ctx, KindModel, m.Dir, r, tags, ann, m.Created, opts)
+	return push(ctx, KindModel, source{dir: m.Dir}, r, tags, ann, m.Created, opts)
 }
 
 // PushDataset pushes d.Dir to ref (oci:// optional; repo:tag, or repo for
@@ -175,7 +181,11 @@ func pushModel(ctx context.Context, repo string, m Model, opts Options) (Result,
 func PushDataset(ctx context.Context, d Dataset, ref string, opts Options) (Result, error) {
 	res, err := pushDataset(ctx, d, ref, opts)
 	if err != nil {
-		return Result{}, fmt.Errorf("pushing data set %s to %s: %w", d.Dir, ref, err)
+		what := d.Dir
+		if len(d.Files) > 0 {
+			what = fmt.Sprintf("of %d files", len(d.Files))
+		}
+		return Result{}, fmt.Errorf("pushing data set %s to %s: %w", what, ref, err)
 	}
 	return res, nil
 }
@@ -189,7 +199,7 @@ func pushDataset(ctx context.Context, d Dataset, ref string, opts Options) (Resu
 	if !ok {
 		return Result{}, errors.New("a data set is pushed to a tag, not to a digest")
 	}
-	return push(ctx, KindDataset, d.Dir, tag.Repository, []string{tag.TagStr()}, d.Annotations, d.Created, opts)
+	return push(ctx, KindDataset, source{dir: d.Dir, files: d.Files}, tag.Repository, []string{tag.TagStr()}, d.Annotations, d.Created, opts)
 }
 
 // metricsJSON renders final metrics as a compact JSON object with sorted keys.
@@ -209,7 +219,7 @@ func metricsJSON(m map[string]float64) (string, error) {
 	return string(b), nil
 }
 
-func push(ctx context.Context, kind Kind, dir string, repo name.Repository, tags []string,
+func push(ctx context.Context, kind Kind, src source, repo name.Repository, tags []string,
 	annotations map[string]string, created time.Time, opts Options) (Result, error) {
 	for _, t := range tags {
 		if !ValidTag(t) {
@@ -217,9 +227,9 @@ func push(ctx context.Context, kind Kind, dir string, repo name.Repository, tags
 		}
 	}
 	configMT, layerMT := kind.mediaTypes()
-	layer, files, err := buildLayer(dir, opts.TempDir, types.MediaType(layerMT))
+	layer, files, err := buildLayer(src, opts.TempDir, types.MediaType(layerMT))
 	if err != nil {
-		return Result{}, fmt.Errorf("packing %s: %w", dir, err)
+		return Result{}, fmt.Errorf("packing %s: %w", src, err)
 	}
 	defer os.Remove(layer.path)
 
