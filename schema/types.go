@@ -251,10 +251,22 @@ type Toleration struct {
 	Effect   string `json:"effect,omitempty"`
 }
 
+// Defaults of #Workflow that `parac platform` creates objects for, so the
+// compiled workflows and the platform agree (TestWorkflowDefaults checks
+// them against the CUE schema).
+const (
+	// DefaultServiceAccount is the account of the step pods and of Argo's
+	// executor (workflow.serviceAccount, workflow.executorServiceAccount).
+	DefaultServiceAccount = "parak8s-workflow"
+	// DefaultCheckpointClaim is the ReadWriteMany claim of the train step's
+	// checkpoints (workflow.checkpointClaim).
+	DefaultCheckpointClaim = "parak8s-checkpoints"
+)
+
 // Workflow mirrors #Workflow.
 type Workflow struct {
 	Namespace                    string `json:"namespace,omitempty"`
-	ServiceAccount               string `json:"serviceAccount,omitempty"`
+	ServiceAccount               string `json:"serviceAccount"`
 	AutomountServiceAccountToken bool   `json:"automountServiceAccountToken"`
 	ExecutorServiceAccount       string `json:"executorServiceAccount"`
 	Retries                      int    `json:"retries"`
@@ -264,7 +276,7 @@ type Workflow struct {
 	StepDeadline                 string `json:"stepDeadline"`
 	TTLAfterFinished             string `json:"ttlAfterFinished"`
 	PodGC                        string `json:"podGC"`
-	CheckpointClaim              string `json:"checkpointClaim,omitempty"`
+	CheckpointClaim              string `json:"checkpointClaim"`
 	MaxTrialsPerWorkflow         int    `json:"maxTrialsPerWorkflow"`
 }
 

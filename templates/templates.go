@@ -132,13 +132,15 @@ func Template(k step.Kind, in Input) (wfv1.Template, error) {
 		t.Tolerations = tolerations(exp.Resources.Tolerations)
 		t.PriorityClassName = exp.Resources.PriorityClass
 		vol := corev1.Volume{Name: "checkpoints", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
-		mount := corev1.VolumeMount{Name: "checkpoints", MountPath: step.PathCheckpoint}
 		if claim := exp.Workflow.CheckpointClaim; claim != "" {
+			// The whole claim, and the trial's folder in it made by train
+			// itself: a subPath folder would be created by the kubelet as
+			// root, where the non-root step may not write.
 			vol.VolumeSource = corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}
-			mount.SubPath = exp.Name + "/" + input(ParamTrial)
+			setFlag(c.Args, step.FlagCheckpoint, CheckpointDir(exp.Name, input(ParamTrial)))
 		}
 		t.Volumes = []corev1.Volume{vol}
-		c.VolumeMounts = []corev1.VolumeMount{mount}
+		c.VolumeMounts = []corev1.VolumeMount{{Name: "checkpoints", MountPath: step.PathCheckpoint}}
 	case step.Evaluate:
 		c.Resources = requests("1", "4Gi")
 	case step.Publish:
@@ -155,6 +157,23 @@ func Template(k step.Kind, in Input) (wfv1.Template, error) {
 	}
 	t.Container = c
 	return t, nil
+}
+
+// CheckpointDir is a trial's checkpoint folder when the train step mounts
+// workflow.checkpointClaim at step.PathCheckpoint: one folder per experiment
+// and trial, so trials and experiments sharing the claim never meet.
+func CheckpointDir(experiment, trial string) string {
+	return step.PathCheckpoint + "/" + experiment + "/" + trial
+}
+
+// setFlag sets the value that follows flag in args.
+func setFlag(args []string, flag, value string) {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == flag {
+			args[i+1] = value
+			return
+		}
+	}
 }
 
 func artifacts(as []Artifact) []wfv1.Artifact {
