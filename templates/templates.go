@@ -110,6 +110,13 @@ func Template(k step.Kind, in Input) (wfv1.Template, error) {
 	if k == step.Prepare {
 		t.Metadata.Labels[LabelData] = input(ParamShort)
 		c.Resources = requests("1", "4Gi")
+		claim, _, ok, err := exp.Data.Source.Claim()
+		if err != nil {
+			return t, fmt.Errorf("data.source.path: %w", err)
+		}
+		if ok {
+			t.Volumes, c.VolumeMounts = sourceClaim(claim)
+		}
 		if in.Memoize {
 			t.Memoize = &wfv1.Memoize{
 				Key:    MemoKey(input(ParamDataKey), in.StepImage),
@@ -174,6 +181,18 @@ func setFlag(args []string, flag, value string) {
 			return
 		}
 	}
+}
+
+// sourceClaim mounts the claim of a pvc:// data source, all of it and
+// read-only, at step.PathSource: prepare reads PATH below it. The whole
+// claim rather than a subPath, because the kubelet creates a missing subPath
+// (writing to the user's claim) or, on a read-only claim, fails to start the
+// container at all; with the whole claim a wrong PATH is the step's clear
+// error.
+func sourceClaim(claim string) ([]corev1.Volume, []corev1.VolumeMount) {
+	const name = "source"
+	return []corev1.Volume{{Name: name, VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim, ReadOnly: true}}}},
+		[]corev1.VolumeMount{{Name: name, MountPath: step.PathSource, ReadOnly: true}}
 }
 
 func artifacts(as []Artifact) []wfv1.Artifact {
@@ -305,9 +324,11 @@ func retryStrategy(w schema.Workflow, avoidNode bool) (*wfv1.RetryStrategy, erro
 	}
 	factor := intstr.FromInt32(int32(rp.Factor))
 	limit := intstr.FromInt32(int32(rp.Limit))
+	policy, expr := retryWhen(rp.Policy)
 	r := &wfv1.RetryStrategy{
 		Limit:       &limit,
-		RetryPolicy: wfv1.RetryPolicy(rp.Policy),
+		RetryPolicy: policy,
+		Expression:  expr,
 		Backoff:     &wfv1.Backoff{Duration: w.Backoff, Factor: &factor, MaxDuration: shortDuration(rp.MaxDuration)},
 	}
 	if avoidNode {
@@ -315,6 +336,25 @@ func retryStrategy(w schema.Workflow, avoidNode bool) (*wfv1.RetryStrategy, erro
 		r.Affinity = &wfv1.RetryAffinity{NodeAntiAffinity: &wfv1.RetryNodeAntiAffinity{}}
 	}
 	return r, nil
+}
+
+// retryWhen states the step contract's retry rule in Argo's terms, as the
+// local runner applies it: a config mismatch (step.ExitConfig) or a usage
+// error (step.ExitUsage) is never retried, an unreachable server
+// (step.ExitTransient) always is, and otherwise the policy decides. Argo
+// retries only when both the policy and the expression allow it, so OnError
+// becomes Always with an expression that admits errors and ExitTransient.
+// OnTransientError is left to Argo's own notion of a transient error.
+func retryWhen(policy string) (wfv1.RetryPolicy, string) {
+	final := fmt.Sprintf("!(lastRetry.exitCode in [%q, %q])", fmt.Sprint(step.ExitUsage), fmt.Sprint(step.ExitConfig))
+	switch policy {
+	case string(wfv1.RetryPolicyOnError):
+		return wfv1.RetryPolicyAlways, fmt.Sprintf("lastRetry.status == %q || lastRetry.exitCode == %q", wfv1.NodeError, fmt.Sprint(step.ExitTransient))
+	case string(wfv1.RetryPolicyOnTransientError):
+		return wfv1.RetryPolicyOnTransientError, ""
+	default: // OnFailure, Always
+		return wfv1.RetryPolicy(policy), final
+	}
 }
 
 // shortDuration writes a duration without trailing zero units ("1h", not

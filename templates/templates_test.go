@@ -111,3 +111,66 @@ func TestMemoKeyFollowsImage(t *testing.T) {
 		t.Errorf("memo key %q should start with the data key", a.Memoize.Key)
 	}
 }
+
+// A pvc:// source mounts its whole claim read-only into prepare at
+// step.PathSource; other sources mount nothing.
+func TestPrepareSourceClaim(t *testing.T) {
+	for _, tc := range []struct {
+		path, claim, err string
+	}{
+		{"/data/mitdb", "", ""},
+		{"oci://r/mitdb@sha256:" + strings.Repeat("a", 64), "", ""},
+		{"pvc://ecg-data/mitdb", "ecg-data", ""},
+		{"pvc://ecg-data", "ecg-data", ""},
+		{"pvc://Ecg/mitdb", "", "not a DNS-1123 subdomain"},
+		{"pvc://ecg/../mitdb", "", "not a clean relative path"},
+	} {
+		e := experiment()
+		e.Data.Source = schema.Source{Kind: "wfdb", Path: tc.path}
+		tmpl, err := Template(step.Prepare, Input{Experiment: e, StepImage: "r/step:1", TrainImage: "r/gpu:1"})
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: error %v, want %q", tc.path, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.path, err)
+		}
+		if tc.claim == "" {
+			if len(tmpl.Volumes) != 0 || len(tmpl.Container.VolumeMounts) != 0 {
+				t.Errorf("%s: prepare mounts %v", tc.path, tmpl.Volumes)
+			}
+			continue
+		}
+		if len(tmpl.Volumes) != 1 || len(tmpl.Container.VolumeMounts) != 1 {
+			t.Fatalf("%s: volumes %v, mounts %v; want one claim", tc.path, tmpl.Volumes, tmpl.Container.VolumeMounts)
+		}
+		v, m := tmpl.Volumes[0], tmpl.Container.VolumeMounts[0]
+		if pvc := v.PersistentVolumeClaim; pvc == nil || pvc.ClaimName != tc.claim || !pvc.ReadOnly {
+			t.Errorf("%s: volume %+v, want claim %s read-only", tc.path, v.VolumeSource, tc.claim)
+		}
+		if m.Name != v.Name || m.MountPath != step.PathSource || !m.ReadOnly || m.SubPath != "" {
+			t.Errorf("%s: mount %+v, want %s read-only, no subPath", tc.path, m, step.PathSource)
+		}
+	}
+}
+
+// The step contract's retry rule (runtime/local retries the same way): a
+// usage or config error is final under every policy, ExitTransient is
+// retried under every policy that Argo's expression can state.
+func TestRetryWhen(t *testing.T) {
+	for _, c := range []struct {
+		policy, wantPolicy, wantExpr string
+	}{
+		{"OnFailure", "OnFailure", `!(lastRetry.exitCode in ["2", "3"])`},
+		{"Always", "Always", `!(lastRetry.exitCode in ["2", "3"])`},
+		{"OnError", "Always", `lastRetry.status == "Error" || lastRetry.exitCode == "75"`},
+		{"OnTransientError", "OnTransientError", ""},
+	} {
+		p, e := retryWhen(c.policy)
+		if string(p) != c.wantPolicy || e != c.wantExpr {
+			t.Errorf("retryWhen(%q) = %q, %q; want %q, %q", c.policy, p, e, c.wantPolicy, c.wantExpr)
+		}
+	}
+}
