@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -13,15 +14,39 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/yaml"
+
+	"parak8s.dev/parak8s/schema"
 )
 
 // Names of the objects, which specs and users refer to.
 const (
-	Postgres       = "parak8s-postgres" // StatefulSet, Service and Secret (keys username, password, dsn, mlflow-dsn)
-	MLflow         = "parak8s-mlflow"   // Deployment, Service, artifacts claim
-	Registry       = "parak8s-registry" // Deployment, Service, storage claim
-	ServiceAccount = "parak8s-workflow" // step pods and Argo's executor
-	executorRole   = "parak8s-executor"
+	Postgres = "parak8s-postgres" // StatefulSet, Service and Secret (keys username, password, dsn, mlflow-dsn)
+	MLflow   = "parak8s-mlflow"   // Deployment, Service, artifacts claim
+	Registry = "parak8s-registry" // Deployment, Service, storage claim
+	// S3 is the object store behind Argo's artifacts: Deployment, Service
+	// (port S3Port), claim, and Secret (keys S3AccessKeyKey, S3SecretKeyKey).
+	S3 = "parak8s-s3"
+	// S3Bucket holds the workflows' artifacts; Argo creates it on the first
+	// upload (createBucketIfNotPresent).
+	S3Bucket       = "parak8s-artifacts"
+	S3AccessKeyKey = "accesskey"
+	S3SecretKeyKey = "secretkey"
+	S3Port         = 7070
+	// ArtifactRepositories is the ConfigMap Argo reads a namespace's artifact
+	// repositories from; its DefaultArtifactRepository key is the default.
+	ArtifactRepositories      = "artifact-repositories"
+	DefaultArtifactRepository = "default-v1"
+	// ServiceAccount is what step pods and Argo's executor run as (the
+	// schema's default workflow.serviceAccount and executorServiceAccount).
+	ServiceAccount = schema.DefaultServiceAccount
+	// ServiceAccountToken is the Secret Argo mounts into the executor's
+	// containers, by the name Argo looks for when the account lists none.
+	ServiceAccountToken = ServiceAccount + ".service-account-token"
+	// Checkpoints is the ReadWriteMany claim of the train steps' checkpoints
+	// (the schema's default workflow.checkpointClaim).
+	Checkpoints  = schema.DefaultCheckpointClaim
+	executorRole = "parak8s-executor"
 
 	postgresPort = 5432
 	mlflowPort   = 5000
@@ -29,6 +54,20 @@ const (
 	database     = "parak8s"
 	mlflowDB     = "mlflow"
 	dbUser       = "parak8s"
+	s3Data       = "/data"
+	s3Region     = "us-east-1" // versitygw's default; Argo signs with it
+	nonRoot      = 65532
+)
+
+// Default images of the servers. PostgreSQL, MLflow and the registry are
+// their projects' official images; the S3 store is versitygw built by
+// ParaK8s (versitygw publishes no image of this version under a name a
+// cluster can count on): point Options.S3Image elsewhere to use your own.
+const (
+	DefaultPostgresImage = "docker.io/library/postgres:16.4"
+	DefaultMLflowImage   = "ghcr.io/mlflow/mlflow:v2.22.1"
+	DefaultRegistryImage = "docker.io/library/registry:2.8.3"
+	DefaultS3Image       = "parak8s.local/versitygw:v1.8.0"
 )
 
 // Options say where and with what the platform runs.
@@ -36,26 +75,37 @@ type Options struct {
 	Namespace string
 	// PostgresPassword goes into the Secret; required (the CLI generates one).
 	PostgresPassword string
-	// Images of the three servers. The official MLflow image has no PostgreSQL
+	// S3AccessKey and S3SecretKey are the object store's root credentials;
+	// the secret key is required (the CLI generates one).
+	S3AccessKey, S3SecretKey string
+	// Images of the servers. The official MLflow image has no PostgreSQL
 	// driver: an init container installs MLflowDriver into a shared volume.
-	PostgresImage, MLflowImage, MLflowDriver, RegistryImage string
+	// S3Image runs `versitygw` (its entrypoint) with the posix backend.
+	PostgresImage, MLflowImage, MLflowDriver, RegistryImage, S3Image string
 	// Sizes of the volume claims.
-	PostgresStorage, MLflowStorage, RegistryStorage string
+	PostgresStorage, MLflowStorage, RegistryStorage, S3Storage, CheckpointStorage string
 	// StorageClass of the claims ("" = the cluster's default).
 	StorageClass string
+	// CheckpointStorageClass of the ReadWriteMany checkpoints claim ("" =
+	// StorageClass): often another class than the ReadWriteOnce claims'.
+	CheckpointStorageClass string
 }
 
 // DefaultOptions are the pinned images and modest volume sizes.
 func DefaultOptions() Options {
 	return Options{
-		Namespace:       "parak8s",
-		PostgresImage:   "docker.io/library/postgres:16.4",
-		MLflowImage:     "ghcr.io/mlflow/mlflow:v2.22.1",
-		MLflowDriver:    "psycopg2-binary==2.9.10",
-		RegistryImage:   "docker.io/library/registry:2.8.3",
-		PostgresStorage: "20Gi",
-		MLflowStorage:   "50Gi",
-		RegistryStorage: "100Gi",
+		Namespace:         "parak8s",
+		S3AccessKey:       "parak8s",
+		PostgresImage:     DefaultPostgresImage,
+		MLflowImage:       DefaultMLflowImage,
+		MLflowDriver:      "psycopg2-binary==2.9.10",
+		RegistryImage:     DefaultRegistryImage,
+		S3Image:           DefaultS3Image,
+		PostgresStorage:   "20Gi",
+		MLflowStorage:     "50Gi",
+		RegistryStorage:   "100Gi",
+		S3Storage:         "100Gi",
+		CheckpointStorage: "100Gi",
 	}
 }
 
@@ -67,20 +117,46 @@ func Objects(o Options) ([]runtime.Object, error) {
 	if o.PostgresPassword == "" {
 		return nil, errors.New("no PostgreSQL password")
 	}
-	for name, q := range map[string]string{"postgres": o.PostgresStorage, "mlflow": o.MLflowStorage, "registry": o.RegistryStorage} {
-		if _, err := resource.ParseQuantity(q); err != nil {
-			return nil, fmt.Errorf("%s storage %q: %w", name, q, err)
+	if o.S3AccessKey == "" || o.S3SecretKey == "" {
+		return nil, errors.New("no S3 access key or secret key")
+	}
+	for _, q := range []struct{ name, size string }{{"postgres", o.PostgresStorage}, {"mlflow", o.MLflowStorage},
+		{"registry", o.RegistryStorage}, {"s3", o.S3Storage}, {"checkpoint", o.CheckpointStorage}} {
+		if _, err := resource.ParseQuantity(q.size); err != nil {
+			return nil, fmt.Errorf("%s storage %q: %w", q.name, q.size, err)
 		}
+	}
+	for _, img := range []struct{ name, ref string }{{"postgres", o.PostgresImage}, {"mlflow", o.MLflowImage},
+		{"registry", o.RegistryImage}, {"s3", o.S3Image}} {
+		if img.ref == "" {
+			return nil, fmt.Errorf("no %s image", img.name)
+		}
+	}
+	repos, err := artifactRepositories(o)
+	if err != nil {
+		return nil, err
+	}
+	checkpoints := o.claim(Checkpoints, "checkpoints", o.CheckpointStorage)
+	checkpoints.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
+	if o.CheckpointStorageClass != "" {
+		checkpoints.Spec.StorageClassName = &o.CheckpointStorageClass
 	}
 	objs := []runtime.Object{
 		&corev1.Namespace{TypeMeta: typeMeta("v1", "Namespace"), ObjectMeta: metav1.ObjectMeta{Name: o.Namespace, Labels: labels("platform")}},
 		postgresSecret(o),
+		s3Secret(o),
 		&corev1.ServiceAccount{TypeMeta: typeMeta("v1", "ServiceAccount"), ObjectMeta: o.meta(ServiceAccount, "workflow")},
+		serviceAccountToken(o),
 		&rbacv1.Role{TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "Role"), ObjectMeta: o.meta(executorRole, "workflow"),
+			// What Argo's executor needs since v3.4 (docs/workflow-rbac.md):
+			// it reports outputs as WorkflowTaskResults and reads artifact
+			// credentials from mounted Secrets, not from the API.
 			Rules: []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflowtaskresults"}, Verbs: []string{"create", "patch"}}}},
 		&rbacv1.RoleBinding{TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "RoleBinding"), ObjectMeta: o.meta(executorRole, "workflow"),
 			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: executorRole},
 			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: ServiceAccount, Namespace: o.Namespace}}},
+		repos,
+		checkpoints,
 		postgresInit(o),
 		service(o, Postgres, "postgres", postgresPort, true),
 		postgresStatefulSet(o),
@@ -90,6 +166,9 @@ func Objects(o Options) ([]runtime.Object, error) {
 		o.claim(Registry, "registry", o.RegistryStorage),
 		service(o, Registry, "registry", registryPort, false),
 		registryDeployment(o),
+		o.claim(S3, "s3", o.S3Storage),
+		service(o, S3, "s3", S3Port, false),
+		s3Deployment(o),
 	}
 	return objs, nil
 }
@@ -168,9 +247,14 @@ func requests(cpu, memory string) corev1.ResourceRequirements {
 	}
 }
 
-func secretEnv(name, key string) corev1.EnvVar {
-	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-		LocalObjectReference: corev1.LocalObjectReference{Name: Postgres}, Key: key}}}
+func secretEnv(name, key string) corev1.EnvVar { return secretKeyEnv(name, Postgres, key) }
+
+func secretKeyEnv(name, secret, key string) corev1.EnvVar {
+	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: secretKey(secret, key)}}
+}
+
+func secretKey(secret, key string) *corev1.SecretKeySelector {
+	return &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: secret}, Key: key}
 }
 
 func claimVolume(name, claim string) corev1.Volume {
@@ -273,5 +357,95 @@ func registryDeployment(o Options) *appsv1.Deployment {
 			VolumeMounts:   []corev1.VolumeMount{{Name: "storage", MountPath: "/var/lib/registry"}},
 		}},
 		Volumes: []corev1.Volume{claimVolume("storage", Registry)},
+	})
+}
+
+// s3Secret holds the object store's root credentials, which versitygw reads
+// from its environment and Argo's executor from the artifact repository's
+// accessKeySecret and secretKeySecret.
+func s3Secret(o Options) *corev1.Secret {
+	return &corev1.Secret{TypeMeta: typeMeta("v1", "Secret"), ObjectMeta: o.meta(S3, "s3"), Type: corev1.SecretTypeOpaque,
+		StringData: map[string]string{S3AccessKeyKey: o.S3AccessKey, S3SecretKeyKey: o.S3SecretKey}}
+}
+
+// serviceAccountToken is a long-lived token of ServiceAccount, filled in by
+// the cluster's token controller. Workflows do not mount a token into their
+// pods (automountServiceAccountToken: false); Argo's controller then mounts
+// this Secret, found by its name, into the executor's init and wait
+// containers only, so the step's own container has no token.
+func serviceAccountToken(o Options) *corev1.Secret {
+	m := o.meta(ServiceAccountToken, "workflow")
+	m.Annotations = map[string]string{corev1.ServiceAccountNameKey: ServiceAccount}
+	return &corev1.Secret{TypeMeta: typeMeta("v1", "Secret"), ObjectMeta: m, Type: corev1.SecretTypeServiceAccountToken}
+}
+
+// ArtifactRepository is the namespace's default artifact repository: the
+// S3 store, path-style (Argo's client uses path-style addressing for an
+// endpoint that is not AWS's), over plain HTTP inside the cluster, keys
+// WORKFLOW/POD/ARTIFACT as Argo's default.
+func ArtifactRepository(o Options) wfv1.ArtifactRepository {
+	insecure := true
+	return wfv1.ArtifactRepository{S3: &wfv1.S3ArtifactRepository{
+		S3Bucket: wfv1.S3Bucket{
+			Endpoint:                 fmt.Sprintf("%s:%d", o.host(S3), S3Port),
+			Bucket:                   S3Bucket,
+			Region:                   s3Region,
+			Insecure:                 &insecure,
+			AccessKeySecret:          secretKey(S3, S3AccessKeyKey),
+			SecretKeySecret:          secretKey(S3, S3SecretKeyKey),
+			CreateBucketIfNotPresent: &wfv1.CreateS3BucketOptions{},
+		},
+		KeyFormat: "{{workflow.name}}/{{pod.name}}",
+	}}
+}
+
+// artifactRepositories is the ConfigMap Argo reads the namespace's artifact
+// repositories from (docs/artifact-repository-ref.md); the annotation makes
+// DefaultArtifactRepository the one workflows use when they name none.
+func artifactRepositories(o Options) (*corev1.ConfigMap, error) {
+	repo, err := yaml.Marshal(ArtifactRepository(o))
+	if err != nil {
+		return nil, fmt.Errorf("encoding the artifact repository: %w", err)
+	}
+	m := o.meta(ArtifactRepositories, "s3")
+	m.Annotations = map[string]string{"workflows.argoproj.io/default-artifact-repository": DefaultArtifactRepository}
+	return &corev1.ConfigMap{TypeMeta: typeMeta("v1", "ConfigMap"), ObjectMeta: m,
+		Data: map[string]string{DefaultArtifactRepository: string(repo)}}, nil
+}
+
+// s3Deployment runs versitygw's POSIX gateway on the claim: a bucket is a
+// directory under the data root, object metadata are extended attributes
+// (the claim's file system must support user xattrs, as ext4, xfs and btrfs
+// do). Non-root, read-only root file system; the gateway is one static
+// binary, so no shell, and the bucket is made through the S3 API by Argo.
+func s3Deployment(o Options) *appsv1.Deployment {
+	no, yes, uid := false, true, int64(nonRoot)
+	return o.deployment(S3, "s3", corev1.PodSpec{
+		AutomountServiceAccountToken: &no,
+		SecurityContext: &corev1.PodSecurityContext{
+			RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid,
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+		Containers: []corev1.Container{{
+			Name: "versitygw", Image: o.S3Image,
+			Args: []string{"--port", fmt.Sprintf(":%d", S3Port), "--health", "/health", "posix", s3Data},
+			Env: []corev1.EnvVar{
+				secretKeyEnv("ROOT_ACCESS_KEY", S3, S3AccessKeyKey), secretKeyEnv("ROOT_SECRET_KEY", S3, S3SecretKeyKey),
+				{Name: "VGW_REGION", Value: s3Region},
+			},
+			Ports:     []corev1.ContainerPort{{Name: "s3", ContainerPort: S3Port}},
+			Resources: requests("250m", "512Mi"),
+			ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+				Path: "/health", Port: intstr.FromInt32(S3Port)}}, PeriodSeconds: 10},
+			SecurityContext: &corev1.SecurityContext{
+				AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes,
+				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			},
+			VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: s3Data}, {Name: "tmp", MountPath: "/tmp"}},
+		}},
+		Volumes: []corev1.Volume{
+			claimVolume("data", S3),
+			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		},
 	})
 }

@@ -19,10 +19,12 @@ func YAML(o Options) ([]byte, error) {
 	tracking, registry := Endpoints(o)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `# ParaK8s platform for namespace %[1]s: kubectl apply --server-side -f -
+# Compiled workflows use it by default (workflow.serviceAccount and executorServiceAccount
+# %[5]q, workflow.checkpointClaim %[6]q, Argo artifacts in S3 %[7]q
+# through ConfigMap %[8]q): submit them with argo submit -n %[1]s.
 # In specs: tracking.uri: %[2]q, results.dsn: {name: %[3]q, key: "dsn"},
-# registry.repository: "%[4]s/models/NAME", workflow.serviceAccount and
-# workflow.executorServiceAccount: %[5]q; submit with argo submit -n %[1]s.
-`, o.Namespace, tracking, Postgres, registry, ServiceAccount)
+# registry.repository: "%[4]s/models/NAME".
+`, o.Namespace, tracking, Postgres, registry, ServiceAccount, Checkpoints, S3Bucket, ArtifactRepositories)
 	for i, obj := range objs {
 		y, err := marshal(obj)
 		if err != nil {
