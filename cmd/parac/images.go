@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -15,7 +16,7 @@ func imagesCmd(stdout io.Writer) *cobra.Command {
 		Use:   "images",
 		Short: "Build the step images (no Docker needed)",
 	}
-	cmd.AddCommand(imagesBuildCmd(stdout))
+	cmd.AddCommand(imagesBuildCmd(stdout), imagesServerCmd(stdout))
 	return cmd
 }
 
@@ -104,4 +105,58 @@ func (v *variantFlag) Set(s string) error {
 	}
 	*v = variantFlag(s)
 	return nil
+}
+
+func imagesServerCmd(stdout io.Writer) *cobra.Command {
+	var o images.ServerOptions
+	var dir, tag string
+	var files []string
+	cmd := &cobra.Command{
+		Use:   "server --binary FILE --layout DIR --tag TAG [-- ARGS...]",
+		Short: "Wrap a static server binary into a minimal image (Argo's executor, the S3 store, a registry)",
+		Long: `Server builds a one-layer image of a statically linked binary, without a
+Docker daemon: the binary in ` + images.BinDir + ` (first on PATH), ARGS after it in
+the entrypoint, a non-root user (--user, default 65532:65532), /tmp, the CA
+certificates of this machine. The test cluster builds Argo's executor, the
+S3 store and the registry with it; the same inputs give the same digest.
+The image goes into the OCI layout --layout under the name --tag; the last
+line printed is the image digest.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Args = args
+			o.Files = map[string]string{}
+			for _, f := range files {
+				src, dst, ok := strings.Cut(f, ":")
+				if !ok || src == "" || dst == "" {
+					return fmt.Errorf("--file %q: want HOSTFILE:IMAGEPATH", f)
+				}
+				o.Files[dst] = src
+			}
+			img, err := images.BuildServer(o)
+			if err != nil {
+				return err
+			}
+			if err := images.WriteLayout(dir, tag, img); err != nil {
+				return err
+			}
+			d, err := img.Digest()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "wrote %s (%s)\n%s\n", dir, tag, d)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Binary, "binary", "", "the static `FILE` to wrap")
+	f.StringVar(&o.Name, "name", "", "its `NAME` in the image (default: the file's name)")
+	f.StringVar(&o.User, "user", "", "the `UID[:GID]` it runs as (default 65532:65532)")
+	f.StringSliceVar(&o.Dirs, "dir", nil, "a `DIR` the server writes, made owned by its user (repeatable)")
+	f.StringArrayVar(&files, "file", nil, "put `HOSTFILE:IMAGEPATH` in the image too (repeatable)")
+	f.StringVar(&dir, "layout", "", "write the image into the OCI layout `DIR`")
+	f.StringVar(&tag, "tag", "latest", "the image's name in the layout")
+	f.StringVar(&o.Version, "image-version", "", "the org.opencontainers.image.version label")
+	for _, n := range []string{"binary", "layout"} {
+		_ = cmd.MarkFlagRequired(n)
+	}
+	return cmd
 }
