@@ -139,15 +139,19 @@ func Template(k step.Kind, in Input) (wfv1.Template, error) {
 		t.Tolerations = tolerations(exp.Resources.Tolerations)
 		t.PriorityClassName = exp.Resources.PriorityClass
 		vol := corev1.Volume{Name: "checkpoints", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
+		mount := corev1.VolumeMount{Name: "checkpoints", MountPath: step.PathCheckpoint}
 		if claim := exp.Workflow.CheckpointClaim; claim != "" {
-			// The whole claim, and the trial's folder in it made by train
-			// itself: a subPath folder would be created by the kubelet as
-			// root, where the non-root step may not write.
+			// One folder per experiment and trial, mounted where train
+			// writes in every backend (the command stays the local
+			// runner's). The kubelet creates a missing subPath with the
+			// claim root's mode, so the folder inherits the fsGroup
+			// (65532) and g+rwx wherever the non-root step could write
+			// to the claim's root itself (kubelet_pods.go makeMounts).
 			vol.VolumeSource = corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}
-			setFlag(c.Args, step.FlagCheckpoint, CheckpointDir(exp.Name, input(ParamTrial)))
+			mount.SubPath = CheckpointSubPath(exp.Name, input(ParamTrial))
 		}
 		t.Volumes = []corev1.Volume{vol}
-		c.VolumeMounts = []corev1.VolumeMount{{Name: "checkpoints", MountPath: step.PathCheckpoint}}
+		c.VolumeMounts = []corev1.VolumeMount{mount}
 	case step.Evaluate:
 		c.Resources = requests("1", "4Gi")
 	case step.Publish:
@@ -166,22 +170,10 @@ func Template(k step.Kind, in Input) (wfv1.Template, error) {
 	return t, nil
 }
 
-// CheckpointDir is a trial's checkpoint folder when the train step mounts
-// workflow.checkpointClaim at step.PathCheckpoint: one folder per experiment
-// and trial, so trials and experiments sharing the claim never meet.
-func CheckpointDir(experiment, trial string) string {
-	return step.PathCheckpoint + "/" + experiment + "/" + trial
-}
-
-// setFlag sets the value that follows flag in args.
-func setFlag(args []string, flag, value string) {
-	for i := 0; i+1 < len(args); i++ {
-		if args[i] == flag {
-			args[i+1] = value
-			return
-		}
-	}
-}
+// CheckpointSubPath is a trial's checkpoint folder inside
+// workflow.checkpointClaim: one per experiment and trial, so trials and
+// experiments sharing the claim never meet.
+func CheckpointSubPath(experiment, trial string) string { return experiment + "/" + trial }
 
 // sourceClaim mounts the claim of a pvc:// data source, all of it and
 // read-only, at step.PathSource: prepare reads PATH below it. The whole
