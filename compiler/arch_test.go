@@ -44,8 +44,9 @@ func goList(t *testing.T, env []string, patterns ...string) []pkg {
 }
 
 // paracRuntime are the runtime packages parac may import besides the
-// contract: the local runner, the report and what they read (none needs cgo).
-var paracRuntime = []string{"local", "report", "bundle", "eval", "results"}
+// contract: the local runner, the report and what they read, and publish
+// for parac data push (none needs cgo).
+var paracRuntime = []string{"local", "report", "bundle", "eval", "results", "publish"}
 
 // TestImportGraph enforces the house rules: the compiler imports no runtime
 // package but the contract (runtime/step), parac only the local runner's

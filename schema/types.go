@@ -1,5 +1,12 @@
 package schema
 
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+)
+
 // The structs below mirror the CUE definitions field by field (the JSON names
 // are the CUE names). They hold resolved experiments: the CUE defaults are
 // already filled in, so zero values mean "absent" only for optional fields,
@@ -52,6 +59,37 @@ type Source struct {
 	Path    string   `json:"path"`
 	Records []string `json:"records,omitempty"`
 	Digest  string   `json:"digest,omitempty"`
+}
+
+// ClaimScheme starts a data source in a persistent volume claim:
+// "pvc://CLAIM/PATH".
+const ClaimScheme = "pvc://"
+
+// claimName is a DNS-1123 subdomain, as Kubernetes names claims.
+var claimName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+// Claim splits a "pvc://CLAIM/PATH" source path into the claim's name and
+// the slash-separated PATH inside it ("" for the claim's root). ok is false
+// for a path without the pvc:// scheme; err says what is wrong with a
+// malformed one.
+func (s Source) Claim() (claim, sub string, ok bool, err error) {
+	rest, ok := strings.CutPrefix(s.Path, ClaimScheme)
+	if !ok {
+		return "", "", false, nil
+	}
+	claim, sub, _ = strings.Cut(rest, "/")
+	sub = strings.TrimSuffix(sub, "/")
+	switch {
+	case claim == "":
+		return "", "", true, fmt.Errorf("%q names no claim (want %sCLAIM/PATH)", s.Path, ClaimScheme)
+	case len(claim) > 253 || !claimName.MatchString(claim):
+		return "", "", true, fmt.Errorf("claim name %q is not a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', at most 253 characters)", claim)
+	case sub != "" && (path.Clean(sub) != sub || strings.HasPrefix(sub, "/") || sub == ".." || strings.HasPrefix(sub, "../")):
+		return "", "", true, fmt.Errorf("path %q inside claim %s is not a clean relative path (no '//', '.' or '..' segments)", sub, claim)
+	case sub == ".":
+		return "", "", true, fmt.Errorf("path %q inside claim %s is not a clean relative path (no '//', '.' or '..' segments)", sub, claim)
+	}
+	return claim, sub, true, nil
 }
 
 // Signal mirrors #Signal.

@@ -436,6 +436,12 @@ second Ctrl-C kills them at once.`,
 			if err != nil {
 				return err
 			}
+			for _, r := range res {
+				// A sweep changes only the PATH inside the experiment's claim.
+				if src := r.Plan.Experiment.Data.Source; strings.HasPrefix(src.Path, schema.ClaimScheme) {
+					return fmt.Errorf("%s: data.source.path %q is a claim, which only a cluster mounts: run on this machine with a local path (--set 'data.source.path=\"DIR\"') or an oci:// reference", r.Plan.Experiment.Name, src.Path)
+				}
+			}
 			prog, err := findProgram(program)
 			if err != nil {
 				return err

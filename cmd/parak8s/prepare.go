@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -28,7 +29,9 @@ file list (source.manifest), and per split either SPLIT.safetensors (signals:
 beat windows and RR features, labels) or SPLIT/CLASS/* (copies of the images).
 
 The source is data.source.path: a WFDB record folder, a Kaggle-style beat CSV
-or an image folder, or oci://REPO@sha256:… (pulled and checked first).
+or an image folder; oci://REPO@sha256:… (pulled and checked first); or
+pvc://CLAIM/PATH, read from PATH below the claim the compiled workflow mounts
+at ` + step.PathSource + `.
 --data-key, when given, must be the data key of the config (exit code 3
 otherwise). It is recorded in the manifest.
 
@@ -38,8 +41,12 @@ prepared again. manifest.json is written last.
 
 One line per split goes to stdout: its size and per-class counts.
 
-Exit codes: 0 ok, 1 failure, 2 usage, 3 the config does not give --data-key,
-75 the source registry was unreachable (rerun the step).`,
+On any failure DIR is left as it was found (absent or empty).
+
+Exit codes: 0 ok, 1 failure, 2 usage, 3 the config does not give --data-key
+or the source does not give what the config asks for (a missing path or
+artifact, another digest than data.source.digest or the reference's; not
+worth a rerun), 75 the source registry was unreachable (rerun the step).`,
 		Args: noPositional,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags([2]string{step.FlagOut, outDir}); err != nil {
@@ -94,8 +101,11 @@ func prepareData(ctx context.Context, e *env, t trial, out string) error {
 	e.log.Info("preparing", "dir", out, "dataKey", short, "kind", t.Exp.Data.Source.Kind, "source", t.Exp.Data.Source.Path)
 	m, err := dataset.Prepare(ctx, t.Exp.Data, out, opts)
 	if err != nil {
-		if strings.HasPrefix(t.Exp.Data.Source.Path, publish.Scheme) && registryUnreachable(err) {
+		switch {
+		case strings.HasPrefix(t.Exp.Data.Source.Path, publish.Scheme) && registryUnreachable(err):
 			return transientError{err}
+		case errors.Is(err, dataset.ErrSource):
+			return sourceMismatch{err}
 		}
 		return err
 	}
@@ -104,6 +114,13 @@ func prepareData(ctx context.Context, e *env, t trial, out string) error {
 	printSplits(e, *m)
 	return nil
 }
+
+// sourceMismatch is a source that does not give what the config asks for
+// (dataset.ErrSource): a config problem, exit code 3, not retried.
+type sourceMismatch struct{ error }
+
+func (s sourceMismatch) Unwrap() error        { return s.error }
+func (s sourceMismatch) Is(target error) bool { return target == step.ErrMismatch }
 
 func printSplits(e *env, m dataset.Manifest) {
 	for _, n := range m.SplitNames() {

@@ -2,7 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"log"
 	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,11 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/registry"
+
+	"parak8s.dev/parak8s/runtime/dataset"
 	"parak8s.dev/parak8s/runtime/eval"
+	"parak8s.dev/parak8s/runtime/publish"
 	"parak8s.dev/parak8s/runtime/step"
 )
 
-// Tests of track, publish and record that need no server.
+// Tests of the steps that need no server (but an in-process registry).
 
 // stepEnvNames are the environment variables the three steps read.
 func stepEnvNames() []string {
@@ -46,6 +54,23 @@ func runStep(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
+// dataRegistry starts an in-process registry holding a small data set at
+// data/mitdb:v1 and returns its host:port.
+func dataRegistry(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "RECORDS"), []byte("100\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := publish.PushDataset(context.Background(), publish.Dataset{Dir: dir}, host+"/data/mitdb:v1", publish.DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	return host
+}
+
 // closedAddr returns a 127.0.0.1 address nothing listens on.
 func closedAddr(t *testing.T) string {
 	t.Helper()
@@ -63,6 +88,21 @@ func writeConfig(t *testing.T, dir string) string {
 	t.Helper()
 	path := filepath.Join(dir, "config.json")
 	cfg := `{"name":"ecg-aami","data":{"source":{"kind":"wfdb","path":"/data/mitdb"},"classes":["N","S","V","F","Q"]},` +
+		`"model":{"kind":"deepcnn1d","dropout":0.3},"training":{"epochs":3,"seed":7},"evaluation":{"split":"val"}}`
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// writePrepareConfig writes a resolved experiment whose data section
+// passes prepare's checks up to reading the source (/data/mitdb, absent).
+func writePrepareConfig(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "prepare.json")
+	cfg := `{"name":"ecg-aami","data":{"source":{"kind":"wfdb","path":"/data/mitdb","digest":""},"classes":["N","S","V","F","Q"],` +
+		`"signal":{"lead":"MLII","sampleRate":125,"recipe":"window","before":0.5,"after":0.8,"normalize":"zscore","labels":"aami"},` +
+		`"split":{"by":"fraction","seed":1,"train":0.8,"val":0.2,"test":0}},` +
 		`"model":{"kind":"deepcnn1d","dropout":0.3},"training":{"epochs":3,"seed":7},"evaluation":{"split":"val"}}`
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -88,6 +128,8 @@ func TestExitCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed := closedAddr(t)
+	reg := dataRegistry(t)
+	pcfg := writePrepareConfig(t, dir)
 	tests := []struct {
 		name   string
 		env    map[string]string
@@ -147,6 +189,26 @@ func TestExitCodes(t *testing.T) {
 			name: "publish with a malformed condition", code: step.ExitFailure, stderr: "PARAK8S_PUSH_WHEN: parsing condition",
 			env:  map[string]string{step.EnvRegistry: closed + "/m", step.EnvPushCondition: "val_auc >> 1"},
 			args: []string{"publish", "--config", cfg, "--model", model, "--metrics", metrics, "--run-id", "r", "--out", "OUT"}, out: step.OutDigest,
+		},
+		{
+			name: "prepare of a missing path", code: step.ExitConfig, stderr: "data.source.path: /data/mitdb does not exist",
+			args: []string{"prepare", "--config", pcfg, "--out", "OUT"}, out: dataset.FileIncomplete,
+		},
+		{
+			name: "prepare of an artifact with another digest", code: step.ExitConfig, stderr: "want sha256:000",
+			args: []string{"prepare", "--config", pcfg, "--set", `data.source.path="oci://` + reg + `/data/mitdb:v1"`, "--set", `data.source.digest="sha256:` + strings.Repeat("0", 64) + `"`, "--out", "OUT"}, out: dataset.FileIncomplete,
+		},
+		{
+			name: "prepare of an artifact not there", code: step.ExitConfig, stderr: "MANIFEST_UNKNOWN",
+			args: []string{"prepare", "--config", pcfg, "--set", `data.source.path="oci://` + reg + `/data/mitdb@sha256:` + strings.Repeat("0", 64) + `"`, "--out", "OUT"}, out: dataset.FileIncomplete,
+		},
+		{
+			name: "prepare of a claim not mounted", code: step.ExitFailure, stderr: "claim ecg is not mounted at " + step.PathSource,
+			args: []string{"prepare", "--config", pcfg, "--set", `data.source.path="pvc://ecg/mitdb"`, "--out", "OUT"}, out: dataset.FileIncomplete,
+		},
+		{
+			name: "prepare with the registry unreachable", code: step.ExitTransient, stderr: "connection refused", maxDur: 30 * time.Second,
+			args: []string{"prepare", "--config", pcfg, "--set", `data.source.path="oci://` + closed + `/data/mitdb@sha256:` + strings.Repeat("0", 64) + `"`, "--out", "OUT"}, out: dataset.FileIncomplete,
 		},
 		{
 			name: "track with MLflow unreachable", code: step.ExitTransient, stderr: "tracking trial", maxDur: 30 * time.Second,

@@ -1,5 +1,11 @@
 package spec
 
+import (
+	"fmt"
+
+	"parak8s.dev/parak8s/schema"
+)
+
 // checkRules reports what the schema cannot say in CUE without its
 // comprehensions depending on the fields they would flag: rules across
 // sections of the (base) experiment. A sweep that breaks one for some
@@ -9,6 +15,57 @@ func checkRules(s *Spec) error {
 	if m := e.Model.DeepCNN1D; e.Model.Kind == "deepcnn1d" && m != nil && m.RRExpert != nil {
 		if sig := e.Data.Signal; sig == nil || !(sig.RRFeatures || sig.RRRelative || sig.RRIrregularity) {
 			return s.Errorf("model.deepcnn1d.rrExpert", "the RR expert needs RR features: set data.signal.rrFeatures, rrRelative or rrIrregularity")
+		}
+	}
+	return checkClaims(s)
+}
+
+// sourcePath is the sweepable path of the data source.
+const sourcePath = "data.source.path"
+
+// checkClaims checks every pvc://CLAIM/PATH value of data.source.path, the
+// experiment's and the sweep's: a well-formed claim name and a clean
+// relative path. prepare's template mounts one claim, the experiment's, so
+// a sweep may change the PATH inside it but not the claim.
+func checkClaims(s *Spec) error {
+	e := s.Experiment
+	base, _, isClaim, err := e.Data.Source.Claim()
+	if err != nil {
+		return s.Errorf(sourcePath, "%v", err)
+	}
+	sw := e.Sweep
+	if sw == nil {
+		return nil
+	}
+	check := func(where string, v any) error {
+		p, ok := v.(string)
+		if !ok {
+			return nil // the schema refuses it
+		}
+		claim, _, ok, err := schema.Source{Path: p}.Claim()
+		switch {
+		case err != nil:
+			return s.Errorf(where, "%v", err)
+		case ok && (!isClaim || claim != base):
+			return s.Errorf(where, "a sweep may change the path inside the claim of %s, not the claim: prepare mounts one claim (want %s%s/…)", sourcePath, schema.ClaimScheme, base)
+		}
+		return nil
+	}
+	for i, p := range sw.Parameters {
+		if p.Path != sourcePath {
+			continue
+		}
+		for j, v := range p.Values {
+			if err := check(fmt.Sprintf("sweep.parameters[%d].values[%d]", i, j), v); err != nil {
+				return err
+			}
+		}
+	}
+	for i, pt := range sw.Points {
+		if v, ok := pt[sourcePath]; ok {
+			if err := check(fmt.Sprintf("sweep.points[%d].%q", i, sourcePath), v); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

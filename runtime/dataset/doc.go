@@ -39,10 +39,15 @@
 // PATH/FOLDER/CLASS/*.png|jpg|jpeg, "fraction" reads PATH/CLASS/* and splits
 // it stratified by class.
 //
-// A path "oci://repo@sha256:…" (or a tag with data.source.digest) is pulled
-// with runtime/publish into a temporary folder, its manifest digest checked,
-// and then read as a local path. For a local path, data.source.digest, when
-// set, must equal the digest of the source files used (Manifest.Digest).
+// A path "oci://repo@sha256:…" (or a tag with data.source.digest; pushed with
+// `parac data push`) is pulled with runtime/publish into a temporary folder,
+// its manifest digest checked, and then read as a local path. A path
+// "pvc://CLAIM/PATH" is read from PATH below Options.ClaimDir, where the
+// compiled workflow mounts the claim in prepare's pod (step.PathSource).
+// http(s) URLs are refused. For a local or claim path, data.source.digest,
+// when set, must equal the digest of the source files used (Manifest.Digest).
+// A source that does not give what the config asks for (a missing path or
+// artifact, another digest) fails with an error wrapping ErrSource.
 //
 // # Splits
 //

@@ -5,15 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
 	"parak8s.dev/parak8s/runtime/bundle"
 	"parak8s.dev/parak8s/runtime/data/digest"
 	"parak8s.dev/parak8s/runtime/data/ecg"
 	"parak8s.dev/parak8s/runtime/publish"
+	"parak8s.dev/parak8s/runtime/step"
 	"parak8s.dev/parak8s/schema"
 )
 
@@ -25,6 +29,9 @@ type Options struct {
 	// TempDir is where oci:// sources are pulled ("": os.TempDir()); the
 	// pulled copy is removed when Prepare returns.
 	TempDir string
+	// ClaimDir is where the claim of a pvc:// source is mounted
+	// (step.PathSource in prepare's pod).
+	ClaimDir string
 	// Publish configures pulls of oci:// sources.
 	Publish publish.Options
 	// Digest configures hashing of the source files.
@@ -38,7 +45,7 @@ type Options struct {
 func DefaultOptions() Options {
 	d := digest.DefaultOptions()
 	d.Symlinks = digest.SymlinksFollow
-	return Options{Publish: publish.DefaultOptions(), Digest: d}
+	return Options{Publish: publish.DefaultOptions(), Digest: d, ClaimDir: step.PathSource}
 }
 
 // Prepare builds the prepared data set for data into dir, which is created
@@ -188,7 +195,7 @@ func prepare(ctx context.Context, data schema.Data, dir string, opts Options) (_
 	}
 	m.Digest = dm.Digest()
 	if want := data.Source.Digest; want != "" && !pinned && want != m.Digest {
-		return nil, fmt.Errorf("data.source.digest is %s, but the source files used have digest %s", want, m.Digest)
+		return nil, sourceErrorf("data.source.digest is %s, but the source files used have digest %s", want, m.Digest)
 	}
 	log.Info("source hashed", "files", len(dm.Entries), "bytes", dm.TotalSize(), "digest", m.Digest)
 
@@ -279,10 +286,27 @@ func csvFile(path string) (string, error) {
 	return m[0], nil
 }
 
-// fetchSource returns a local path for the source: the path itself, or a
-// pulled copy of an oci:// artifact (pinned reports that its digest was
-// checked against the reference's or data.source.digest). cleanup removes
-// what was pulled.
+// ErrSource marks a source that does not give what the config asks for: a
+// path that does not exist, an artifact that is not there or whose digest
+// is not the pinned one, files whose digest is not data.source.digest.
+// Running the step again does not help (prepare exits with step.ExitConfig).
+var ErrSource = errors.New("the data source does not match the config")
+
+// sourceError is an error of the source (errors.Is(err, ErrSource)) with its
+// own message.
+type sourceError struct{ error }
+
+func (e sourceError) Unwrap() error        { return e.error }
+func (e sourceError) Is(target error) bool { return target == ErrSource }
+
+func sourceErrorf(format string, args ...any) error {
+	return sourceError{fmt.Errorf(format, args...)}
+}
+
+// fetchSource returns a local path for the source: the path itself, the
+// folder of a pvc:// source below opts.ClaimDir, or a pulled copy of an
+// oci:// artifact (pinned reports that its digest was checked against the
+// reference's or data.source.digest). cleanup removes what was pulled.
 func fetchSource(ctx context.Context, src schema.Source, opts Options, log *slog.Logger) (local string, pinned bool, cleanup func(), err error) {
 	cleanup = func() {}
 	p := src.Path
@@ -290,8 +314,14 @@ func fetchSource(ctx context.Context, src schema.Source, opts Options, log *slog
 	case p == "":
 		return "", false, cleanup, errors.New("data.source.path: empty")
 	case strings.HasPrefix(p, "http://"), strings.HasPrefix(p, "https://"):
-		return "", false, cleanup, fmt.Errorf("data.source.path: %q: http(s) sources are not supported; push the data with publish and use oci://", p)
+		return "", false, cleanup, sourceErrorf("data.source.path: %q: http(s) sources are not supported; push the data with `parac data push DIR REPO` and use the oci://REPO@sha256:… it prints", p)
+	case strings.HasPrefix(p, schema.ClaimScheme):
+		local, err := claimSource(src, opts.ClaimDir)
+		return local, false, cleanup, err
 	case !strings.HasPrefix(p, publish.Scheme):
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			return "", false, cleanup, sourceErrorf("data.source.path: %s does not exist", p)
+		}
 		return p, false, cleanup, nil
 	}
 	want := ""
@@ -302,10 +332,10 @@ func fetchSource(ctx context.Context, src schema.Source, opts Options, log *slog
 	case want == "":
 		want = src.Digest
 	case src.Digest != "" && src.Digest != want:
-		return "", false, cleanup, fmt.Errorf("data.source.digest %s disagrees with the digest of %s", src.Digest, p)
+		return "", false, cleanup, sourceErrorf("data.source.digest %s disagrees with the digest of %s", src.Digest, p)
 	}
 	if want == "" {
-		return "", false, cleanup, fmt.Errorf("data.source.path: %q: an oci:// source must pin its digest (…@sha256:… or data.source.digest)", p)
+		return "", false, cleanup, sourceErrorf("data.source.path: %q: an oci:// source must pin its digest (…@sha256:… or data.source.digest)", p)
 	}
 	tmp, err := os.MkdirTemp(opts.TempDir, "parak8s-source-")
 	if err != nil {
@@ -317,11 +347,40 @@ func fetchSource(ctx context.Context, src schema.Source, opts Options, log *slog
 	res, err := publish.Pull(ctx, p, local, opts.Publish)
 	if err != nil {
 		cleanup()
+		if notFound(err) {
+			err = sourceError{err}
+		}
 		return "", false, func() {}, err
 	}
 	if res.Digest != want {
 		cleanup()
-		return "", false, func() {}, fmt.Errorf("pulling %s: got digest %s, want %s", p, res.Digest, want)
+		return "", false, func() {}, sourceErrorf("pulling %s: got digest %s, want %s", p, res.Digest, want)
 	}
 	return local, true, cleanup, nil
+}
+
+// notFound reports whether the registry answered that the artifact (or its
+// repository) does not exist.
+func notFound(err error) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
+}
+
+// claimSource returns the folder of a "pvc://CLAIM/PATH" source: PATH below
+// dir, where prepare's pod mounts the claim (step.PathSource).
+func claimSource(src schema.Source, dir string) (string, error) {
+	claim, sub, _, err := src.Claim()
+	if err != nil {
+		return "", sourceErrorf("data.source.path: %w", err)
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return "", fmt.Errorf("data.source.path: %q: claim %s is not mounted at %s: a pvc:// source is read by prepare in a compiled workflow; on this machine use a local path (--set data.source.path=DIR)", src.Path, claim, dir)
+	}
+	local := filepath.Join(dir, filepath.FromSlash(sub))
+	if _, err := os.Stat(local); errors.Is(err, os.ErrNotExist) {
+		return "", sourceErrorf("data.source.path: %q: claim %s has no %q", src.Path, claim, sub)
+	} else if err != nil {
+		return "", fmt.Errorf("data.source.path: %q: %w", src.Path, err)
+	}
+	return local, nil
 }

@@ -82,6 +82,10 @@ const (
 	PathTmp        = "/tmp"
 	PathDocker     = Root + "/docker"
 	PathOut        = Root + "/out"
+	// PathSource is where prepare's container mounts the persistent volume
+	// claim of a "pvc://CLAIM/PATH" data source (read-only, the whole
+	// claim); the step reads PathSource/PATH.
+	PathSource = Root + "/source"
 )
 
 // Output parameters written by steps under PathOut, one value per file.
