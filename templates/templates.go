@@ -89,6 +89,9 @@ func Template(k step.Kind, in Input) (wfv1.Template, error) {
 		Command:         []string{step.Program},
 		Args:            cmd.Args,
 		SecurityContext: containerSecurity(),
+		// A failed step's last log lines become its termination message,
+		// which Argo shows as the node's message (argo get, the UI).
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}
 	for _, e := range cmd.Env {
 		if e.Secret != nil {
