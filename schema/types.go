@@ -84,9 +84,7 @@ func (s Source) Claim() (claim, sub string, ok bool, err error) {
 		return "", "", true, fmt.Errorf("%q names no claim (want %sCLAIM/PATH)", s.Path, ClaimScheme)
 	case len(claim) > 253 || !claimName.MatchString(claim):
 		return "", "", true, fmt.Errorf("claim name %q is not a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', at most 253 characters)", claim)
-	case sub != "" && (path.Clean(sub) != sub || strings.HasPrefix(sub, "/") || sub == ".." || strings.HasPrefix(sub, "../")):
-		return "", "", true, fmt.Errorf("path %q inside claim %s is not a clean relative path (no '//', '.' or '..' segments)", sub, claim)
-	case sub == ".":
+	case sub != "" && (path.Clean(sub) != sub || sub == "." || sub == ".." || strings.HasPrefix(sub, "/") || strings.HasPrefix(sub, "../")):
 		return "", "", true, fmt.Errorf("path %q inside claim %s is not a clean relative path (no '//', '.' or '..' segments)", sub, claim)
 	}
 	return claim, sub, true, nil
