@@ -3,10 +3,15 @@ package compiler
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 
 	"parak8s.dev/parak8s/compiler/argo"
 	"parak8s.dev/parak8s/compiler/plan"
 	"parak8s.dev/parak8s/compiler/spec"
+	"parak8s.dev/parak8s/runtime/step"
 )
 
 // Options tune Compile.
@@ -14,6 +19,9 @@ type Options struct {
 	Spec spec.Options
 	Plan plan.Options
 	Argo argo.Options
+	// Sets override fields of every experiment (`--set PATH=JSON`); the
+	// changed experiment is checked against the schema again.
+	Sets []step.Override
 }
 
 // DefaultOptions returns the options of `parac compile`.
@@ -28,11 +36,18 @@ type Result struct {
 	Workflows []argo.Workflow
 }
 
-// Plan loads a spec and plans every experiment in it.
+// Plan loads a spec, applies opts.Sets and plans every experiment in it.
 func Plan(path string, opts Options) ([]Result, error) {
 	specs, err := spec.Load(path, opts.Spec)
 	if err != nil {
 		return nil, err
+	}
+	if len(opts.Sets) > 0 {
+		for i, s := range specs {
+			if specs[i], err = override(s, opts.Sets); err != nil {
+				return nil, err
+			}
+		}
 	}
 	out := make([]Result, 0, len(specs))
 	for _, s := range specs {
@@ -63,4 +78,32 @@ func Compile(path string, opts Options) ([]Result, error) {
 		res[i].Workflows = wfs
 	}
 	return res, nil
+}
+
+// override applies sets to the experiment of s and checks the result against
+// the schema, as a spec of its own that exists only in memory.
+func override(s *spec.Spec, sets []step.Override) (*spec.Spec, error) {
+	m, err := step.Apply(s.Resolved, sets)
+	if err != nil {
+		return nil, fmt.Errorf("applying --set to %s: %w", s.Experiment.Name, err)
+	}
+	b, err := step.Canonical(m)
+	if err != nil {
+		return nil, fmt.Errorf("applying --set to %s: %w", s.Experiment.Name, err)
+	}
+	virtual := filepath.Join(os.TempDir(), "parac-set", s.Experiment.Name, "experiment.cue")
+	changed, err := spec.Load(virtual, spec.Options{Overlay: map[string][]byte{virtual: b}})
+	if err != nil {
+		// Positions would point into the in-memory file: keep the messages.
+		pos := regexp.MustCompile("^" + regexp.QuoteMeta(virtual) + `:\d+:\d+: `)
+		var msgs []string
+		for _, l := range spec.Lines(err, "") {
+			msgs = append(msgs, pos.ReplaceAllString(l, ""))
+		}
+		if msgs == nil {
+			msgs = []string{err.Error()}
+		}
+		return nil, fmt.Errorf("applying --set to %s: %s", s.Experiment.Name, strings.Join(msgs, "; "))
+	}
+	return changed[0], nil
 }

@@ -81,6 +81,7 @@ func compileCmd(stdout, stderr io.Writer) *cobra.Command {
 	opts := compiler.DefaultOptions()
 	var out string
 	var resolve bool
+	var sets []string
 	cmd := &cobra.Command{
 		Use:   "compile FILE|DIR",
 		Short: "Compile a spec into Argo Workflow YAML (several documents when sharded)",
@@ -94,11 +95,19 @@ With --resolve every image tag is looked up in its registry (a HEAD request,
 credentials from the Docker config like docker and crane use) and the
 workflows name the image by digest, repo@sha256:…; trial ids then change
 whenever the image does. Without it a tag-only image compiles with a
-warning and trial ids use the tag.`,
+warning and trial ids use the tag.
+
+--set PATH=JSON overrides a field, checked against the schema again, exactly
+as parac run --set does: the same flags give the same trial ids on a cluster
+and on one machine.`,
 		Args: args1,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if resolve {
 				opts.Plan.ResolveImage = images.Resolver(cmd.Context())
+			}
+			var err error
+			if opts.Sets, err = parseSets(sets); err != nil {
+				return err
 			}
 			res, err := compiler.Compile(args[0], opts)
 			if err != nil {
@@ -126,6 +135,7 @@ warning and trial ids use the tag.`,
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the YAML to `FILE` instead of stdout")
 	cmd.Flags().BoolVar(&resolve, "resolve", false, "pin every image tag to its digest (asks the registries)")
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a field of the experiment, `PATH=JSON` (repeatable; the same as parac run's, so both run the same trials)")
 	cmd.Flags().StringVar(&opts.Spec.Experiment, "experiment", "", "compile only the experiment `NAME` of a package with several")
 	cmd.Flags().IntVar(&opts.Argo.MaxBytes, "shard-bytes", opts.Argo.MaxBytes, "split the sweep when a workflow would exceed `N` bytes of YAML")
 	cmd.Flags().IntVar(&opts.Argo.MaxTrials, "shard", 0, "at most `N` trials per workflow (default: the spec's workflow.maxTrialsPerWorkflow)")

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -20,7 +19,6 @@ import (
 
 	"parak8s.dev/parak8s/compiler"
 	"parak8s.dev/parak8s/compiler/plan"
-	"parak8s.dev/parak8s/compiler/spec"
 	"parak8s.dev/parak8s/runtime/bundle"
 	"parak8s.dev/parak8s/runtime/eval"
 	"parak8s.dev/parak8s/runtime/local"
@@ -51,54 +49,26 @@ func (f *localFlags) register(cmd *cobra.Command) {
 // plans loads the spec, applies the --set overrides and plans every
 // experiment in it.
 func (f *localFlags) plans(path string) ([]compiler.Result, error) {
-	if len(f.sets) == 0 {
-		return compiler.Plan(path, f.compiler)
+	opts := f.compiler
+	sets, err := parseSets(f.sets)
+	if err != nil {
+		return nil, err
 	}
-	overrides := make([]step.Override, 0, len(f.sets))
-	for _, s := range f.sets {
+	opts.Sets = sets
+	return compiler.Plan(path, opts)
+}
+
+// parseSets parses --set flags.
+func parseSets(flags []string) ([]step.Override, error) {
+	overrides := make([]step.Override, 0, len(flags))
+	for _, s := range flags {
 		o, err := step.ParseSet(s)
 		if err != nil {
 			return nil, usageError{err}
 		}
 		overrides = append(overrides, o)
 	}
-	specs, err := spec.Load(path, f.compiler.Spec)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]compiler.Result, 0, len(specs))
-	for _, s := range specs {
-		m, err := step.Apply(s.Resolved, overrides)
-		if err != nil {
-			return nil, fmt.Errorf("applying --set to %s: %w", s.Experiment.Name, err)
-		}
-		// The changed experiment is checked against the schema again, as a
-		// spec of its own that exists only in memory.
-		b, err := step.Canonical(m)
-		if err != nil {
-			return nil, fmt.Errorf("applying --set to %s: %w", s.Experiment.Name, err)
-		}
-		virtual := filepath.Join(os.TempDir(), "parac-set", s.Experiment.Name, "experiment.cue")
-		changed, err := spec.Load(virtual, spec.Options{Overlay: map[string][]byte{virtual: b}})
-		if err != nil {
-			// Positions would point into the in-memory file: keep the messages.
-			pos := regexp.MustCompile("^" + regexp.QuoteMeta(virtual) + `:\d+:\d+: `)
-			var msgs []string
-			for _, l := range spec.Lines(err, "") {
-				msgs = append(msgs, pos.ReplaceAllString(l, ""))
-			}
-			if msgs == nil {
-				msgs = []string{err.Error()}
-			}
-			return nil, fmt.Errorf("applying --set to %s: %s", s.Experiment.Name, strings.Join(msgs, "; "))
-		}
-		p, err := plan.Build(changed[0].Experiment, changed[0].Resolved, f.compiler.Plan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, compiler.Result{Spec: changed[0], Plan: p})
-	}
-	return out, nil
+	return overrides, nil
 }
 
 // selectTrials returns the indexes of the trials --only names (all of them
