@@ -62,7 +62,7 @@ func (c *checker) rewrite(err error) error {
 				continue
 			}
 			seen[key] = true
-			out = cueerrors.Append(out, cueerrors.Newf(p.pos, "%s", shorten(p.msg)))
+			out = cueerrors.Append(out, cueerrors.Newf(p.pos, "%s", redact(shorten(p.msg))))
 		}
 	}
 	return out
@@ -83,6 +83,31 @@ func (c *checker) problems(path []string, errs []cueerrors.Error) []problem {
 		prefix = where + ": "
 	}
 	pos := c.position(errs, path)
+	rel := c.relative(path)
+	if f := secretField(rel); f != "" {
+		return c.secretProblems(f, rel, pos, c.problemsOf(path, rel, prefix, pos, errs))
+	}
+	return c.problemsOf(path, rel, prefix, pos, errs)
+}
+
+// secretProblems words the problems of a field that names a Secret: a
+// string written in place of the reference may be the secret itself and is
+// never quoted; the names in a reference are shown (URIs redacted).
+func (c *checker) secretProblems(field string, rel []string, pos token.Pos, ps []problem) []problem {
+	f := strings.Split(field, ".")
+	if field != "registry.auth" && len(rel) == len(f) && lookup(c.user, rel).IncompleteKind()&cue.StructKind == 0 {
+		return []problem{{pos, c.name(field) + ": want a secret reference {name: SECRET, key: KEY}, not the secret itself (the value is not shown): put it in a Kubernetes Secret and name the Secret here"}}
+	}
+	for i := range ps {
+		if rel[len(rel)-1] == "key" && len(rel) == len(f)+1 {
+			ps[i].msg = strings.Replace(ps[i].msg, `(out of bound =~"^[-._a-zA-Z0-9]+$")`, "(want a key of the Secret: letters, digits, '-', '_' and '.')", 1)
+		}
+	}
+	return ps
+}
+
+// problemsOf condenses the errors of path (rel relative to the experiment).
+func (c *checker) problemsOf(path, rel []string, prefix string, pos token.Pos, errs []cueerrors.Error) []problem {
 	var direct, conflicts []cueerrors.Error
 	disjunction := false
 	for _, e := range errs {
@@ -96,7 +121,6 @@ func (c *checker) problems(path []string, errs []cueerrors.Error) []problem {
 			direct = append(direct, e)
 		}
 	}
-	rel := c.relative(path)
 	got := show(lookup(c.user, rel))
 	if v := common(conflicts); v != "" {
 		got = v

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	cueerrors "cuelang.org/go/cue/errors"
@@ -43,4 +44,39 @@ func Lines(err error, dir string) []string {
 		out = append(out, fmt.Sprintf("%s:%d:%d: %s", name, pos.Line(), pos.Column(), msg))
 	}
 	return out
+}
+
+// userinfo matches the user:password@ part of a URI.
+var userinfo = regexp.MustCompile(`(?i)\b([a-z][-+.a-z0-9]*://)[^/?#@\s"]+@`)
+
+// quoted matches a CUE string literal in a message.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// redact removes credentials from a message: the user:password@ of every
+// URI it quotes.
+func redact(msg string) string {
+	return quoted.ReplaceAllStringFunc(msg, func(lit string) string {
+		return userinfo.ReplaceAllString(lit, "${1}***@")
+	})
+}
+
+// secretFields are the fields (relative to the experiment) that name
+// Kubernetes Secrets: a string written there may be the secret itself, so
+// messages about them never quote it.
+var secretFields = [][]string{
+	{"tracking", "token"},
+	{"tracking", "username"},
+	{"tracking", "password"},
+	{"results", "dsn"},
+	{"registry", "auth"},
+}
+
+// secretField returns the secret field at or above rel ("" when none).
+func secretField(rel []string) string {
+	for _, f := range secretFields {
+		if len(rel) >= len(f) && strings.Join(rel[:len(f)], ".") == strings.Join(f, ".") {
+			return strings.Join(f, ".")
+		}
+	}
+	return ""
 }

@@ -2,6 +2,10 @@ package spec
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
 
 	"parak8s.dev/parak8s/schema"
 )
@@ -12,6 +16,11 @@ import (
 // trials is caught by that trial's step.
 func checkRules(s *Spec) error {
 	e := s.Experiment
+	for _, k := range slices.Sorted(maps.Keys(e.Labels)) {
+		if strings.HasPrefix(k, ReservedLabelPrefix) {
+			return s.Errorf("labels."+strconv.Quote(k), "key %q is reserved: parac sets the %s labels itself (experiment, trial, step, data, shard)", k, ReservedLabelPrefix)
+		}
+	}
 	if m := e.Model.DeepCNN1D; e.Model.Kind == "deepcnn1d" && m != nil && m.RRExpert != nil {
 		if sig := e.Data.Signal; sig == nil || !(sig.RRFeatures || sig.RRRelative || sig.RRIrregularity) {
 			return s.Errorf("model.deepcnn1d.rrExpert", "the RR expert needs RR features: set data.signal.rrFeatures, rrRelative or rrIrregularity")
@@ -19,6 +28,11 @@ func checkRules(s *Spec) error {
 	}
 	return checkClaims(s)
 }
+
+// ReservedLabelPrefix starts the labels parac puts on workflows and pods
+// (parak8s.dev/experiment, parak8s.dev/trial…); a spec's labels may not use
+// it, or they would replace them.
+const ReservedLabelPrefix = "parak8s.dev/"
 
 // sourcePath is the sweepable path of the data source.
 const sourcePath = "data.source.path"
