@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	cueerrors "cuelang.org/go/cue/errors"
+
 	"parak8s.dev/parak8s/schema"
 )
 
@@ -21,10 +23,12 @@ func checkRules(s *Spec) error {
 			return s.Errorf("labels."+strconv.Quote(k), "key %q is reserved: parac sets the %s labels itself (experiment, trial, step, data, shard)", k, ReservedLabelPrefix)
 		}
 	}
-	if m := e.Model.DeepCNN1D; e.Model.Kind == "deepcnn1d" && m != nil && m.RRExpert != nil {
-		if sig := e.Data.Signal; sig == nil || !(sig.RRFeatures || sig.RRRelative || sig.RRIrregularity) {
-			return s.Errorf("model.deepcnn1d.rrExpert", "the RR expert needs RR features: set data.signal.rrFeatures, rrRelative or rrIrregularity")
-		}
+	var errs cueerrors.Error
+	for _, p := range e.Problems() {
+		errs = cueerrors.Append(errs, cueerrors.Promote(s.Errorf(p.Path, "%s", p.Msg), ""))
+	}
+	if errs != nil {
+		return errs
 	}
 	return checkClaims(s)
 }
