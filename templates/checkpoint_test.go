@@ -26,10 +26,11 @@ func TestTrainCheckpoints(t *testing.T) {
 			if i := slices.Index(args, step.FlagCheckpoint); i < 0 || args[i+1] != step.PathCheckpoint {
 				t.Errorf("args %v: want %s %s", args, step.FlagCheckpoint, step.PathCheckpoint)
 			}
-			if len(tpl.Volumes) != 1 || len(tpl.Container.VolumeMounts) != 1 {
-				t.Fatalf("volumes %v, mounts %v: want one of each", tpl.Volumes, tpl.Container.VolumeMounts)
+			// The step's work dir comes first, then the checkpoints.
+			if len(tpl.Volumes) != 2 || len(tpl.Container.VolumeMounts) != 2 {
+				t.Fatalf("volumes %v, mounts %v: want the work dir and the checkpoints", tpl.Volumes, tpl.Container.VolumeMounts)
 			}
-			m, v := tpl.Container.VolumeMounts[0], tpl.Volumes[0]
+			m, v := tpl.Container.VolumeMounts[1], tpl.Volumes[1]
 			if m.MountPath != step.PathCheckpoint || m.SubPath != tc.subPath || m.Name != v.Name {
 				t.Errorf("mount %+v of volume %s", m, v.Name)
 			}

@@ -127,7 +127,7 @@ func Template(k step.Kind, in Input) (wfv1.Template, error) {
 				Cache:  &wfv1.Cache{ConfigMap: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "parak8s-prepare-cache"}}},
 			}
 		}
-		t.Container = c
+		t.Container = workDir(&t, c)
 		return t, nil
 	}
 
@@ -169,8 +169,19 @@ func Template(k step.Kind, in Input) (wfv1.Template, error) {
 	default: // track, record
 		c.Resources = requests(lightCPU, lightMemory)
 	}
-	t.Container = c
+	t.Container = workDir(&t, c)
 	return t, nil
+}
+
+// workDir gives the step a writable step.Root: an emptyDir, group-writable
+// through the pod's fsGroup. The step writes its outputs there (as the
+// non-root user, in any image); Argo mounts the input artifacts and the
+// other volumes below it.
+func workDir(t *wfv1.Template, c *corev1.Container) *corev1.Container {
+	const name = "parak8s"
+	t.Volumes = append([]corev1.Volume{{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}, t.Volumes...)
+	c.VolumeMounts = append([]corev1.VolumeMount{{Name: name, MountPath: step.Root}}, c.VolumeMounts...)
+	return c
 }
 
 // CheckpointSubPath is a trial's checkpoint folder inside

@@ -137,16 +137,20 @@ func TestPrepareSourceClaim(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.path, err)
 		}
+		// Every step has its writable work dir first.
+		if len(tmpl.Volumes) == 0 || tmpl.Volumes[0].EmptyDir == nil || tmpl.Container.VolumeMounts[0].MountPath != step.Root {
+			t.Fatalf("%s: volumes %v, mounts %v; want the work dir at %s first", tc.path, tmpl.Volumes, tmpl.Container.VolumeMounts, step.Root)
+		}
 		if tc.claim == "" {
-			if len(tmpl.Volumes) != 0 || len(tmpl.Container.VolumeMounts) != 0 {
+			if len(tmpl.Volumes) != 1 || len(tmpl.Container.VolumeMounts) != 1 {
 				t.Errorf("%s: prepare mounts %v", tc.path, tmpl.Volumes)
 			}
 			continue
 		}
-		if len(tmpl.Volumes) != 1 || len(tmpl.Container.VolumeMounts) != 1 {
-			t.Fatalf("%s: volumes %v, mounts %v; want one claim", tc.path, tmpl.Volumes, tmpl.Container.VolumeMounts)
+		if len(tmpl.Volumes) != 2 || len(tmpl.Container.VolumeMounts) != 2 {
+			t.Fatalf("%s: volumes %v, mounts %v; want the work dir and one claim", tc.path, tmpl.Volumes, tmpl.Container.VolumeMounts)
 		}
-		v, m := tmpl.Volumes[0], tmpl.Container.VolumeMounts[0]
+		v, m := tmpl.Volumes[1], tmpl.Container.VolumeMounts[1]
 		if pvc := v.PersistentVolumeClaim; pvc == nil || pvc.ClaimName != tc.claim || !pvc.ReadOnly {
 			t.Errorf("%s: volume %+v, want claim %s read-only", tc.path, v.VolumeSource, tc.claim)
 		}
