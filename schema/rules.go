@@ -181,6 +181,23 @@ func (e Experiment) Problems() []Problem {
 	return out
 }
 
+// RuleFields are the fields Problems reads: a sweep that changes none of
+// them (nor a struct above one) cannot change its result. Keep it in step
+// with Problems.
+func RuleFields() []string {
+	return []string{
+		"data.source", "data.split", "data.classes", "data.signal", "data.image",
+		"model.kind", "model.adaptBatchNorm", "model.deepcnn1d.rrExpert",
+		"training.loss.classWeights", "evaluation.split", "evaluation.threshold",
+	}
+}
+
+// CrossFieldSections are the sections of #Experiment whose CUE definitions
+// hold rules across fields (comprehensions such as `if by == "fraction"`):
+// only there can two swept values, each valid alone, break the schema
+// together.
+func CrossFieldSections() []string { return []string{"data", "model"} }
+
 var conditionMetric = regexp.MustCompile(`^(train|val|test)_([a-z0-9]+)`)
 
 var kindWords = map[string]string{"wfdb": "a WFDB source", "csv": "a beat CSV", "images": "an image folder source"}

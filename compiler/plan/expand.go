@@ -11,6 +11,20 @@ import (
 	"parak8s.dev/parak8s/schema"
 )
 
+// Points returns the sweep's points as override lists, in sweep order (the
+// trials Build plans, duplicates included). An experiment without a sweep
+// has one point with no overrides.
+func Points(sw *schema.Sweep, resolved map[string]any) ([][]step.Override, error) {
+	return points(sw, resolved)
+}
+
+// Values returns the values a grid gives a parameter: its values, or the
+// points of its range as the trials get them (rounded).
+func Values(p schema.Parameter) []any { return values(p) }
+
+// Tidy rounds a number drawn from a range as the trials get it.
+func Tidy(v float64, integer bool) float64 { return tidy(v, integer) }
+
 // points returns the sweep's points as override lists, in sweep order. An
 // experiment without a sweep has one point with no overrides.
 func points(sw *schema.Sweep, resolved map[string]any) ([][]step.Override, error) {

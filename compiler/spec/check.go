@@ -1,9 +1,9 @@
 package spec
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
-	"math"
 	"regexp"
 	"slices"
 	"sort"
@@ -17,6 +17,7 @@ import (
 	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
 
+	"parak8s.dev/parak8s/compiler/plan"
 	"parak8s.dev/parak8s/runtime/step"
 	"parak8s.dev/parak8s/schema"
 )
@@ -31,6 +32,8 @@ type checker struct {
 	prefix string       // CUE path of the experiment in its package
 	files  []string     // the user's files, sorted
 	syntax []*ast.File  // the user's syntax trees
+	full   cue.Value    // def unified with user
+	sweep  *schema.Sweep
 }
 
 // rewrite returns err as a CUE error list with one entry per problem, each at
@@ -136,6 +139,9 @@ func (c *checker) problemsOf(path, rel []string, prefix string, pos token.Pos, e
 	}
 	if len(direct) == 0 && len(conflicts) > 0 {
 		want := lookup(c.def, rel).IncompleteKind()
+		if want == cue.BottomKind && c.full.Exists() {
+			want = lookup(c.full, rel).IncompleteKind() // under a comprehension
+		}
 		for _, e := range conflicts {
 			if strings.Contains(text(e), "mismatched types") && want != cue.BottomKind {
 				return []problem{{pos, prefix + "invalid value " + got + " (want " + want.String() + ")"}}
@@ -427,8 +433,11 @@ func (c *checker) name(rel string) string {
 
 // checkSweep checks every sweep parameter: its path names a field of the
 // resolved experiment under a sweepable root, no path is swept twice, ranges
-// are well-formed, and every distinct swept value (and both ends of every
-// range) passes the schema in place of the field's value.
+// are well-formed, the grid is not too large, and every distinct swept value
+// (every point of a grid range, both rounded ends of a random one) passes the
+// schema in place of the field's value. A swept struct is completed with the
+// schema's defaults, as the field would be. Then every trial is checked as a
+// whole (checkTrials).
 func (c *checker) checkSweep(s *Spec) error {
 	sw := s.Experiment.Sweep
 	if sw == nil {
@@ -436,23 +445,33 @@ func (c *checker) checkSweep(s *Spec) error {
 	}
 	var errs cueerrors.Error
 	add := func(where string, format string, args ...any) {
-		errs = cueerrors.Append(errs, cueerrors.Newf(c.at(where), "%s: %s", c.name(where), fmt.Sprintf(format, args...)))
+		errs = cueerrors.Append(errs, cueerrors.Newf(c.at(where), "%s: %s", c.name(where), redact(fmt.Sprintf(format, args...))))
 	}
 	checked := map[string]bool{}
-	value := func(where, path string, v any) {
+	// value checks v at path and returns it completed with the schema's
+	// defaults (v itself when it is not a struct or list).
+	value := func(where, path string, v any) any {
 		key, err := step.Canonical(v)
 		if err != nil {
 			add(where, "cannot encode value: %v", err)
-			return
+			return v
 		}
 		k := path + "=" + string(key)
 		if checked[k] {
-			return
+			return v
 		}
 		checked[k] = true
-		if msg := c.checkValue(s.Resolved, path, v); msg != "" {
+		msg, filled := c.validate(s.Resolved, []step.Override{{Path: path, Value: v}}, composite(v))
+		if msg != "" {
 			add(where, "%s", msg)
+			return v
 		}
+		if filled != nil {
+			if f, ok := step.Get(filled, path); ok {
+				return f
+			}
+		}
+		return v
 	}
 	pathOK := func(where, path string) bool {
 		root, _, _ := strings.Cut(path, ".")
@@ -461,6 +480,10 @@ func (c *checker) checkSweep(s *Spec) error {
 			return false
 		}
 		if _, ok := step.Get(s.Resolved, path); !ok {
+			if lookup(c.full, strings.Split(path, ".")).Exists() {
+				add(where, "sweep path %q is an optional field the experiment leaves unset: set it in the experiment to sweep it (trials replace a value, they never add a field)", path)
+				return false
+			}
 			add(where, "unknown sweep path %q (no such field in the resolved experiment)", path)
 			return false
 		}
@@ -469,7 +492,9 @@ func (c *checker) checkSweep(s *Spec) error {
 	switch sw.Mode {
 	case "grid", "random":
 		firstAt := map[string]int{}
-		for i, p := range sw.Parameters {
+		total := 1
+		for i := range sw.Parameters {
+			p := &sw.Parameters[i]
 			where := fmt.Sprintf("sweep.parameters[%d]", i)
 			if j, dup := firstAt[p.Path]; dup {
 				add(where+".path", "path %q is already swept by sweep.parameters[%d]", p.Path, j)
@@ -486,7 +511,7 @@ func (c *checker) checkSweep(s *Spec) error {
 				add(where, "has both values and range; give one")
 			case p.Values != nil:
 				for j, v := range p.Values {
-					value(fmt.Sprintf("%s.values[%d]", where, j), p.Path, v)
+					p.Values[j] = value(fmt.Sprintf("%s.values[%d]", where, j), p.Path, v)
 				}
 			default:
 				r := p.Range
@@ -497,46 +522,310 @@ func (c *checker) checkSweep(s *Spec) error {
 					add(where+".range.min", "a log range needs min > 0, got %v", r.Min)
 				case sw.Mode == "grid" && r.Count == 0:
 					add(where+".range", "a grid range needs count (the number of points)")
+				case sw.Mode == "random" && !r.Integer && c.isInt(p.Path) && r.Min != r.Max:
+					add(where+".range", "%s is an integer field: a random range draws fractions, set integer: true", p.Path)
+				case sw.Mode == "grid":
+					for _, v := range plan.Values(*p) {
+						if before := len(cueerrors.Errors(errs)); value(where+".range", p.Path, v) != nil && len(cueerrors.Errors(errs)) > before {
+							break // one point out of the schema is enough
+						}
+					}
 				default:
 					for _, end := range []float64{r.Min, r.Max} {
-						var v any = end
-						if r.Integer {
-							v = math.Round(end)
-						}
-						value(where+".range", p.Path, v)
+						value(where+".range", p.Path, plan.Tidy(end, r.Integer))
 					}
+				}
+			}
+			if sw.Mode == "grid" {
+				if n := len(plan.Values(*p)); n > 0 {
+					total *= n
+				}
+				if total > plan.MaxTrials {
+					add(where, "the grid has more than %d trials (%d so far, at this parameter): use mode \"random\" with samples, or fewer values", plan.MaxTrials, total)
+					total = 1
 				}
 			}
 		}
 	case "list":
 		for i, pt := range sw.Points {
+			ok := true
 			for _, path := range sortedKeys(pt) {
-				where := fmt.Sprintf("sweep.points[%d].%s", i, strconv.Quote(path))
-				if pathOK(where, path) {
-					value(where, path, pt[path])
+				ok = pathOK(fmt.Sprintf("sweep.points[%d].%s", i, strconv.Quote(path)), path) && ok
+			}
+			if !ok {
+				continue
+			}
+			// The fields of a point are valid together (split fractions):
+			// it is checked as a whole, and its structs completed.
+			var ovs []step.Override
+			hasComposite := false
+			for _, path := range sortedKeys(pt) {
+				ovs = append(ovs, step.Override{Path: path, Value: pt[path]})
+				hasComposite = hasComposite || composite(pt[path])
+			}
+			msg, filled := c.validate(s.Resolved, ovs, hasComposite)
+			if msg != "" {
+				add(c.blame(fmt.Sprintf("sweep.points[%d]", i), ovs, msg, true), "%s", msg)
+				continue
+			}
+			for _, path := range sortedKeys(pt) {
+				if f, ok := step.Get(filled, path); ok && composite(pt[path]) {
+					pt[path] = f
 				}
 			}
+		}
+	}
+	if errs != nil {
+		return errs
+	}
+	setSweep(s)
+	return c.checkTrials(s)
+}
+
+// setSweep writes the (completed) sweep of s.Experiment back into s.Resolved.
+func setSweep(s *Spec) {
+	b, err := json.Marshal(s.Experiment.Sweep)
+	if err != nil {
+		return
+	}
+	var m map[string]any
+	if json.Unmarshal(b, &m) == nil {
+		s.Resolved["sweep"] = m
+	}
+}
+
+// composite reports whether a swept value is a struct or a list of them,
+// which the schema completes with defaults.
+func composite(v any) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		return true
+	case []any:
+		return slices.ContainsFunc(t, composite)
+	}
+	return false
+}
+
+// isInt reports whether the schema types the field at path as an integer.
+func (c *checker) isInt(path string) bool {
+	return lookup(c.full, strings.Split(path, ".")).IncompleteKind() == cue.IntKind
+}
+
+// maxCUETrials bounds the combinations checked against the CUE schema per
+// group of parameters; the Go rules are checked on every trial.
+const maxCUETrials = 2000
+
+// checkTrials checks every planned trial as a whole: each distinct
+// combination of the values of swept fields under one section (data, model,
+// training, evaluation), where the schema's rules across fields live,
+// against the CUE schema; and each distinct trial against the rules of
+// schema.Experiment.Problems. A problem is placed at the swept value of
+// the trial that causes it.
+func (c *checker) checkTrials(s *Spec) error {
+	sw := s.Experiment.Sweep
+	pts, err := plan.Points(sw, s.Resolved)
+	if err != nil || len(pts) <= 1 && sw.Mode != "list" {
+		return err
+	}
+	var errs cueerrors.Error
+	reported := map[string]bool{}
+	report := func(where, msg string) {
+		if reported[msg] {
+			return
+		}
+		reported[msg] = true
+		errs = cueerrors.Append(errs, cueerrors.Newf(c.at(where), "%s: %s", c.name(where), redact(msg)))
+	}
+	// CUE: combinations within a section (list points were checked whole).
+	if sw.Mode != "list" {
+		sections := map[string][]int{}
+		for i, o := range pts[0] {
+			root, _, _ := strings.Cut(o.Path, ".")
+			sections[root] = append(sections[root], i)
+		}
+		for _, root := range schema.CrossFieldSections() {
+			idx := sections[root]
+			if len(idx) < 2 {
+				continue // each value alone was checked
+			}
+			seen := map[string]bool{}
+			for _, pt := range pts {
+				var ovs []step.Override
+				for _, i := range idx {
+					ovs = append(ovs, pt[i])
+				}
+				key, _ := step.Canonical(ovs)
+				if seen[string(key)] {
+					continue
+				}
+				if len(seen) >= maxCUETrials {
+					break
+				}
+				seen[string(key)] = true
+				if msg, _ := c.validate(s.Resolved, ovs, false); msg != "" {
+					report(c.blame("", ovs, msg, false), withOthers(ovs, msg))
+				}
+			}
+		}
+	}
+	if errs != nil {
+		return errs
+	}
+	// Go rules on every distinct trial.
+	base := s.Experiment
+	base.Sweep = nil
+	var ruled []int // the swept values the rules read
+	for i, o := range pts[0] {
+		if slices.ContainsFunc(schema.RuleFields(), func(f string) bool { return related(o.Path, f) >= 0 }) {
+			ruled = append(ruled, i)
+		}
+	}
+	if len(ruled) == 0 {
+		return errs
+	}
+	seen := map[string]bool{}
+	for n, pt := range pts {
+		proj := make([]step.Override, 0, len(ruled))
+		for _, i := range ruled {
+			proj = append(proj, pt[i])
+		}
+		key, _ := step.Canonical(proj)
+		if seen[string(key)] {
+			continue
+		}
+		seen[string(key)] = true
+		e, err := decodeTrial(s.Resolved, pt)
+		if err != nil {
+			continue // the schema checks above report it
+		}
+		for _, p := range e.Problems() {
+			if containsProblem(base.Problems(), p) {
+				continue // the experiment's own, reported by checkRules
+			}
+			msg := p.Path + ": " + p.Msg
+			if sw.Mode == "list" {
+				report(c.blame(fmt.Sprintf("sweep.points[%d]", n), pt, msg, true), withOthers(pt, msg))
+				continue
+			}
+			report(c.blame("", pt, msg, false), withOthers(pt, msg))
 		}
 	}
 	return errs
 }
 
-// checkValue unifies the schema with the experiment whose field at path is v
-// and returns the problems at that path (or anywhere, when the change breaks a
-// rule elsewhere), as one line; "" when v is valid.
-func (c *checker) checkValue(resolved map[string]any, path string, v any) string {
-	m, err := step.Apply(resolved, []step.Override{{Path: path, Value: v}})
+func containsProblem(ps []schema.Problem, p schema.Problem) bool {
+	return slices.Contains(ps, p)
+}
+
+// decodeTrial applies a trial's overrides to the resolved experiment and
+// decodes it.
+func decodeTrial(resolved map[string]any, ovs []step.Override) (schema.Experiment, error) {
+	var e schema.Experiment
+	m, err := step.Apply(resolved, ovs)
 	if err != nil {
-		return err.Error()
+		return e, err
+	}
+	delete(m, "sweep")
+	b, err := json.Marshal(m)
+	if err != nil {
+		return e, err
+	}
+	err = json.Unmarshal(b, &e)
+	return e, err
+}
+
+// withOthers prefixes a trial's problem with the swept values that make the
+// trial: "trial with data.signal.recordTemplate=true, data.signal.augment.enabled=true: …".
+func withOthers(ovs []step.Override, msg string) string {
+	var parts []string
+	for _, o := range ovs {
+		b, _ := step.Canonical(o.Value)
+		v := string(b)
+		if len(v) > 40 {
+			v = v[:37] + "…"
+		}
+		parts = append(parts, o.Path+"="+v)
+	}
+	return "trial with " + strings.Join(parts, ", ") + ": " + msg
+}
+
+// blame returns the sweep field a trial's problem is placed at: the swept
+// value of the parameter whose path is closest to the field in msg (the
+// last parameter when none is related). For a list point (where is
+// "sweep.points[N]") it is the point's entry.
+func (c *checker) blame(where string, ovs []step.Override, msg string, list bool) string {
+	field, _, _ := strings.Cut(msg, ": ")
+	best, bestLen := len(ovs)-1, -1
+	for i, o := range ovs {
+		if n := related(o.Path, field); n > bestLen {
+			best, bestLen = i, n
+		}
+	}
+	if list {
+		return where + "." + strconv.Quote(ovs[best].Path)
+	}
+	return c.sweepField(ovs[best])
+}
+
+// related returns how many leading path elements a and b share when one is
+// a prefix of the other (-1 otherwise).
+func related(a, b string) int {
+	x, y := strings.Split(a, "."), strings.Split(b, ".")
+	n := min(len(x), len(y))
+	for i := 0; i < n; i++ {
+		if x[i] != y[i] && !strings.HasPrefix(y[i], x[i]+"[") {
+			return -1
+		}
+	}
+	return n
+}
+
+// sweepField returns the path of the sweep field that gives a trial its
+// value o: the value in the parameter's values, or its range.
+func (c *checker) sweepField(o step.Override) string {
+	sw := c.sweep
+	for i, p := range sw.Parameters {
+		if p.Path != o.Path {
+			continue
+		}
+		if p.Range != nil {
+			return fmt.Sprintf("sweep.parameters[%d].range", i)
+		}
+		want, _ := step.Canonical(o.Value)
+		for j, v := range p.Values {
+			if b, _ := step.Canonical(v); string(b) == string(want) {
+				return fmt.Sprintf("sweep.parameters[%d].values[%d]", i, j)
+			}
+		}
+		return fmt.Sprintf("sweep.parameters[%d]", i)
+	}
+	return "sweep"
+}
+
+// validate unifies the schema with the experiment with the overrides
+// applied and returns its problems as one line ("" when valid) and, when
+// fill is set and it is valid, the experiment completed with the schema's
+// defaults.
+func (c *checker) validate(resolved map[string]any, ovs []step.Override, fill bool) (string, map[string]any) {
+	m, err := step.Apply(resolved, ovs)
+	if err != nil {
+		return err.Error(), nil
 	}
 	b, err := step.Canonical(m)
 	if err != nil {
-		return err.Error()
+		return err.Error(), nil
 	}
 	u := c.def.Unify(c.ctx.CompileBytes(b))
 	err = u.Validate(cue.Concrete(true), cue.All())
 	if err == nil {
-		return ""
+		if !fill {
+			return "", nil
+		}
+		var out map[string]any
+		if raw, err := u.MarshalJSON(); err == nil && json.Unmarshal(raw, &out) == nil {
+			return "", out
+		}
+		return "", nil
 	}
 	local := *c
 	local.prefix = ""
@@ -544,7 +833,7 @@ func (c *checker) checkValue(resolved map[string]any, path string, v any) string
 	for _, e := range cueerrors.Errors(local.rewrite(err)) {
 		msgs = append(msgs, text(e))
 	}
-	return strings.Join(dedupe(msgs), "; ")
+	return strings.Join(dedupe(msgs), "; "), nil
 }
 
 func dedupe(s []string) []string {

@@ -226,6 +226,7 @@ func decodeOne(ctx *cue.Context, root, user cue.Value, path string, files []stri
 	if err := dec.Decode(&s.Experiment); err != nil {
 		return nil, fmt.Errorf("decoding experiment into Go (schema drift?): %w", err)
 	}
+	chk.full, chk.sweep = v, s.Experiment.Sweep
 	if err := chk.checkSweep(s); err != nil {
 		return nil, err
 	}

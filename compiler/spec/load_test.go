@@ -43,6 +43,38 @@ func TestLoadValid(t *testing.T) {
 			},
 		},
 		{
+			name: "swept structs keep the schema's defaults",
+			files: map[string]string{"exp.cue": `name: "x"
+data: source: {kind: "wfdb", path: "/data/mitdb"}
+model: kind: "deepcnn1d"
+sweep: parameters: [{path: "training.optimizer", values: [{kind: "sgd", lr: 0.1}, {kind: "adam"}]}]
+`},
+			path: "exp.cue",
+			check: func(t *testing.T, specs []*spec.Spec) {
+				vals := specs[0].Experiment.Sweep.Parameters[0].Values
+				sgd := vals[0].(map[string]any)
+				if sgd["momentum"] != 0.9 || sgd["weightDecay"] != float64(0) || sgd["lr"] != 0.1 {
+					t.Errorf("swept optimizer = %v, want momentum 0.9 and weightDecay 0 filled in", sgd)
+				}
+				if vals[1].(map[string]any)["lr"] != 1e-3 {
+					t.Errorf("swept optimizer = %v, want lr 1e-3 filled in", vals[1])
+				}
+				got := specs[0].Resolved["sweep"].(map[string]any)["parameters"].([]any)[0].(map[string]any)["values"].([]any)[0].(map[string]any)
+				if got["momentum"] != 0.9 {
+					t.Errorf("Resolved sweep value = %v, want momentum 0.9", got)
+				}
+			},
+		},
+		{
+			name: "list points valid only together",
+			files: map[string]string{"exp.cue": `name: "x"
+data: source: {kind: "wfdb", path: "/data/mitdb"}
+model: kind: "deepcnn1d"
+sweep: {mode: "list", points: [{"data.split.train": 0.7, "data.split.val": 0.3}, {"data.split.train": 0.6, "data.split.val": 0.2, "data.split.test": 0.2}]}
+`},
+			path: "exp.cue",
+		},
+		{
 			name: "pneumonia example dir",
 			path: "../../examples/pneumonia",
 			check: func(t *testing.T, specs []*spec.Spec) {
@@ -140,7 +172,9 @@ func TestLoadValid(t *testing.T) {
 			if len(specs) == 0 {
 				t.Fatal("no experiments")
 			}
-			tc.check(t, specs)
+			if tc.check != nil {
+				tc.check(t, specs)
+			}
 		})
 	}
 }
