@@ -163,7 +163,7 @@ func (c *checker) problemsOf(path, rel []string, prefix string, pos token.Pos, e
 	}
 	var out []problem
 	for _, e := range direct {
-		msg := text(e)
+		msg := cleanBottom(text(e))
 		for _, op := range []string{"=~", "!~"} {
 			if i := strings.Index(msg, "(out of bound "+op); i >= 0 {
 				if d := c.describe(strings.TrimSuffix(msg[i+len("(out of bound "):], ")")); d != "" {
@@ -1139,6 +1139,25 @@ func duplicate(v cue.Value) string {
 		seen[s] = true
 	}
 	return ""
+}
+
+var (
+	// leftBottom is CUE's report of a validator whose operand is already
+	// in error: the operand's own error follows it.
+	leftBottom = regexp.MustCompile(`^invalid (?:left-hand|right-hand)? ?value to '[^']*' \(type _\|_\): (?:#?[A-Za-z0-9_.#\[\]"]+: )?`)
+	// bottom is CUE's rendering of an erroneous value.
+	bottom = regexp.MustCompile(`_\|_(?:\s*//\s*)?`)
+)
+
+// cleanBottom removes CUE's internals from a message: the "(type _|_)"
+// preamble of an error about an erroneous operand, and "_|_ //" before an
+// explanation.
+func cleanBottom(msg string) string {
+	msg = leftBottom.ReplaceAllString(msg, "")
+	if strings.Contains(msg, "_|_") {
+		msg = bottom.ReplaceAllString(msg, "")
+	}
+	return msg
 }
 
 // shorten cuts the long string literals of a message.

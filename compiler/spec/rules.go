@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	cueerrors "cuelang.org/go/cue/errors"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"parak8s.dev/parak8s/schema"
 )
@@ -30,7 +31,50 @@ func checkRules(s *Spec) error {
 	if errs != nil {
 		return errs
 	}
+	if err := checkKube(s); err != nil {
+		return err
+	}
 	return checkClaims(s)
+}
+
+// checkKube checks what the API server would refuse in the objects parac
+// emits from the spec, with Kubernetes' own validation where it exists:
+// label keys and values (workflow labels, the train pod's nodeSelector) and
+// tolerations.
+func checkKube(s *Spec) error {
+	e := s.Experiment
+	var errs cueerrors.Error
+	add := func(path, format string, args ...any) {
+		errs = cueerrors.Append(errs, cueerrors.Promote(s.Errorf(path, format, args...), ""))
+	}
+	for _, m := range []struct {
+		field string
+		m     map[string]string
+	}{{"labels", e.Labels}, {"resources.nodeSelector", e.Resources.NodeSelector}} {
+		for _, k := range slices.Sorted(maps.Keys(m.m)) {
+			at := m.field + "." + strconv.Quote(k)
+			if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
+				shown := strconv.Quote(k)
+				if len(k) > 60 {
+					shown = fmt.Sprintf("%q… (%d characters)", k[:40], len(k))
+				}
+				errs = cueerrors.Append(errs, cueerrors.Newf(s.checker.at(at), "%s: invalid key %s: %s", s.checker.name(m.field), shown, strings.Join(msgs, "; ")))
+			}
+			if msgs := validation.IsValidLabelValue(m.m[k]); len(msgs) > 0 {
+				add(at, "invalid value %q: %s", m.m[k], strings.Join(msgs, "; "))
+			}
+		}
+	}
+	for i, t := range e.Resources.Tolerations {
+		at := fmt.Sprintf("resources.tolerations[%d]", i)
+		switch {
+		case t.Operator == "Exists" && t.Value != "":
+			add(at+".value", "operator Exists matches every value of the taint: leave value out (the API server refuses it)")
+		case t.Operator == "Equal" && t.Key == "":
+			add(at+".operator", "operator Equal needs a key (an empty key with operator Exists tolerates every taint)")
+		}
+	}
+	return errs
 }
 
 // ReservedLabelPrefix starts the labels parac puts on workflows and pods
