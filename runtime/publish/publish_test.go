@@ -600,13 +600,16 @@ func TestParseRef(t *testing.T) {
 	}
 }
 
-func TestLoopbackAndTags(t *testing.T) {
+func TestPlainHTTPAndTags(t *testing.T) {
 	for reg, want := range map[string]bool{
 		"127.0.0.1:5075": true, "127.1.2.3": true, "localhost": true, "localhost:5000": true, "[::1]:5000": true,
-		"foo.localhost:80": true, "10.0.0.1:5000": false, "ghcr.io": false, "localhost.example.com": false,
+		"foo.localhost:80": true, "ghcr.io": false, "localhost.example.com": false,
+		// Cluster-internal Services (10.0.0.1 is left to go-containerregistry's own RFC 1918 rule).
+		"parak8s-registry.ml.svc.cluster.local:5000": true, "parak8s-registry.ml.svc:5000": true, "reg.local": true,
+		"10.0.0.1:5000": false, "svc.example.com": false, "registry.svc.example.com": false,
 	} {
-		if got := loopback(reg); got != want {
-			t.Errorf("loopback(%q) = %v, want %v", reg, got, want)
+		if got := plainHTTP(reg); got != want {
+			t.Errorf("plainHTTP(%q) = %v, want %v", reg, got, want)
 		}
 	}
 	for tag, want := range map[string]bool{

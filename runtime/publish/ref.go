@@ -21,8 +21,10 @@ var tagPattern = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
 func ValidTag(tag string) bool { return tagPattern.MatchString(tag) }
 
 // ParseRef parses an artifact reference, with or without the oci:// prefix:
-// repo:tag, repo@sha256:… or repo (tag "latest"). Loopback registries
-// (localhost, 127.0.0.0/8, ::1) are reached over plain HTTP.
+// repo:tag, repo@sha256:… or repo (tag "latest"). Registries on this
+// machine (localhost, 127.0.0.0/8, ::1) and inside a cluster (a Service
+// name: *.svc, *.svc.cluster.local, any *.local) are reached over plain
+// HTTP, as go-containerregistry itself does for private (RFC 1918) addresses.
 func ParseRef(s string) (name.Reference, error) {
 	raw, err := stripScheme(s)
 	if err != nil {
@@ -32,7 +34,7 @@ func ParseRef(s string) (name.Reference, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parsing artifact reference %q: %w", s, err)
 	}
-	if loopback(ref.Context().RegistryStr()) {
+	if plainHTTP(ref.Context().RegistryStr()) {
 		ref, err = name.ParseReference(raw, name.Insecure)
 		if err != nil {
 			return nil, fmt.Errorf("parsing artifact reference %q: %w", s, err)
@@ -52,7 +54,7 @@ func parseRepo(s string) (name.Repository, error) {
 	if err != nil {
 		return name.Repository{}, fmt.Errorf("parsing repository %q (a repository has no tag or digest): %w", s, err)
 	}
-	if loopback(repo.RegistryStr()) {
+	if plainHTTP(repo.RegistryStr()) {
 		opts = append(opts, name.Insecure)
 	}
 	return name.NewRepository(raw, opts...)
@@ -69,14 +71,16 @@ func stripScheme(s string) (string, error) {
 	return raw, nil
 }
 
-// loopback reports whether a registry host[:port] is this machine.
-func loopback(registry string) bool {
+// plainHTTP reports whether a registry host[:port] is this machine or a
+// cluster-internal Service, spoken to without TLS.
+func plainHTTP(registry string) bool {
 	host := registry
 	if h, _, err := net.SplitHostPort(registry); err == nil {
 		host = h
 	}
 	host = strings.Trim(host, "[]")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") ||
+		strings.HasSuffix(host, ".svc") || strings.HasSuffix(host, ".local") {
 		return true
 	}
 	ip := net.ParseIP(host)
