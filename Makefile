@@ -105,7 +105,7 @@ cluster-up: ## build (once) and start the test cluster: Kubernetes control plane
 cluster-down: ## stop the test cluster and delete its data
 	scripts/cluster.sh stop
 
-e2e: ## start the test cluster, run the cluster end-to-end tests (e2e/, tag e2e) against it, stop it (also on failure)
+e2e: images ## start the test cluster, run the cluster end-to-end tests (e2e/, tag e2e) against it, stop it (also on failure)
 	@set -uo pipefail; scripts/cluster/build.sh >/dev/null || exit 1; \
 	$(GO) test -c -tags e2e -o $(BIN)/e2e.test ./e2e || exit 1; \
 	trap 'scripts/cluster.sh stop' EXIT; \
