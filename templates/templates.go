@@ -120,7 +120,10 @@ func Template(k step.Kind, in Input) (wfv1.Template, error) {
 		if ok {
 			t.Volumes, c.VolumeMounts = sourceClaim(claim)
 		}
-		if in.Memoize {
+		// Argo 3.7 never completes a workflow whose memoized step has a
+		// retryStrategy and hits the cache (the DAG stays Running; seen on
+		// the real node, argo-workflows#10426, #12490): retries win.
+		if in.Memoize && t.RetryStrategy == nil {
 			t.Memoize = &wfv1.Memoize{
 				Key:    MemoKey(input(ParamDataKey), in.StepImage),
 				MaxAge: "720h",
