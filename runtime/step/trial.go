@@ -59,13 +59,47 @@ func Canonical(v any) ([]byte, error) {
 
 // TrialConfig returns the part of a resolved experiment (as generic JSON) that
 // makes up a trial: the experiment's name and the fields a sweep may change.
+// A data set pinned by data.source.digest is named by its digest alone: the
+// path it sits at is left out (see contentData).
 func TrialConfig(experiment map[string]any, roots []string) map[string]any {
 	out := make(map[string]any, len(roots))
 	for _, r := range roots {
 		if v, ok := experiment[r]; ok {
+			if d, isMap := v.(map[string]any); isMap && r == "data" {
+				v = contentData(d)
+			}
 			out[r] = v
 		}
 	}
+	return out
+}
+
+// contentData returns the data section as content addressing sees it: with
+// data.source.digest set, without data.source.path, so that the same bytes
+// pushed to another registry, mounted from a claim or copied to a local
+// folder give the same data key and trial ids. data is not modified.
+func contentData(data map[string]any) map[string]any {
+	src, ok := data["source"].(map[string]any)
+	if !ok {
+		return data
+	}
+	if d, _ := src["digest"].(string); d == "" {
+		return data
+	}
+	if _, ok := src["path"]; !ok {
+		return data
+	}
+	out := make(map[string]any, len(data))
+	for k, v := range data {
+		out[k] = v
+	}
+	s := make(map[string]any, len(src))
+	for k, v := range src {
+		if k != "path" {
+			s[k] = v
+		}
+	}
+	out["source"] = s
 	return out
 }
 
@@ -83,7 +117,7 @@ func PreparePath(path string) bool {
 // with the same data key shares one prepare step.
 func DataKey(data map[string]any, dataset string) (string, error) {
 	d := make(map[string]any, len(data))
-	for k, v := range data {
+	for k, v := range contentData(data) {
 		if k != "loader" {
 			d[k] = v
 		}
