@@ -27,9 +27,15 @@ type podWatch struct {
 
 func watchPods(t *testing.T, experiment string) *podWatch {
 	t.Helper()
+	return watchPodsIn(t, namespace, experiment)
+}
+
+// watchPodsIn is watchPods in namespace ns.
+func watchPodsIn(t *testing.T, ns, experiment string) *podWatch {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &podWatch{pods: map[types.UID]*corev1.Pod{}, running: map[types.UID]bool{}, stop: cancel}
-	factory := informers.NewSharedInformerFactoryWithOptions(env.kube, 0, informers.WithNamespace(namespace),
+	factory := informers.NewSharedInformerFactoryWithOptions(env.kube, 0, informers.WithNamespace(ns),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = "parak8s.dev/experiment=" + experiment }))
 	inf := factory.Core().V1().Pods().Informer()
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -257,6 +258,7 @@ func TestRealPods(t *testing.T) {
 		"--set", fmt.Sprintf("data.source.digest=%q", digest),
 	}
 	yaml := compile(t, append([]string{"examples/demo"}, sets...)...)
+	watch := watchPodsIn(t, rc.ns, "ecg-demo")
 	sub := rc.submitAndWatch(t, yaml, 20*time.Minute, func(name string) {
 		// Inside a running step: confined as the pod spec says.
 		rc.checkConfinement(t, rc.runningTrain(t, ctx, name, 5*time.Minute))
@@ -270,21 +272,24 @@ func TestRealPods(t *testing.T) {
 	}
 	t.Logf("demo sweep on the real node: %v wall (argo submit --wait)", sub.wall.Round(time.Second))
 
-	// Every pod ran on the real node, in containerd.
-	pods, err := env.kube.CoreV1().Pods(rc.ns).List(ctx, metav1.ListOptions{LabelSelector: "workflows.argoproj.io/workflow=" + wf.Name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(pods.Items) == 0 {
-		t.Fatal("no pods of the workflow are left to inspect")
-	}
-	for _, p := range pods.Items {
+	// Every pod ran on the real node, in containerd (seen while they ran: Argo
+	// deletes the pods of succeeded steps).
+	pods, _ := watch.done()
+	steps := map[string]int{}
+	for _, p := range pods {
+		if p.Labels["workflows.argoproj.io/workflow"] != wf.Name {
+			continue
+		}
+		steps[p.Labels["parak8s.dev/step"]]++
 		for _, cs := range p.Status.ContainerStatuses {
 			t.Logf("pod %s node %s container %s %s", p.Name, p.Spec.NodeName, cs.Name, cs.ContainerID)
 			if p.Spec.NodeName != rc.node || !strings.HasPrefix(cs.ContainerID, "containerd://") {
 				t.Errorf("pod %s container %s ran on %q as %q, want %s and containerd://", p.Name, cs.Name, p.Spec.NodeName, cs.ContainerID, rc.node)
 			}
 		}
+	}
+	if want := map[string]int{"prepare": 1, "train": 4, "evaluate": 4, "track": 4, "publish": 4, "record": 4}; !maps.Equal(steps, want) {
+		t.Errorf("pods by step %v, want %v", steps, want)
 	}
 
 	// The artifacts are in the store, and the metrics are the trials' own.
