@@ -243,6 +243,9 @@ func (rc *realCluster) submitAndWatch(t *testing.T, yaml []byte, timeout time.Du
 	return submission{names: names, err: err, wall: time.Since(start)}
 }
 
+// demoRecords are examples/demo's MIT-BIH records.
+var demoRecords = []string{"106", "118", "119", "203", "208", "209", "220", "223"}
+
 // TestRealPods runs the demo sweep, compiled by parac, in real containers: the
 // dataset pushed with `parac data push` and pulled by prepare, every artifact
 // moved through the S3 store by argoexec, and the metrics the pods computed equal
@@ -250,8 +253,7 @@ func (rc *realCluster) submitAndWatch(t *testing.T, yaml []byte, timeout time.Du
 func TestRealPods(t *testing.T) {
 	rc := setupReal(t)
 	ctx := context.Background()
-	records := []string{"106", "118", "119", "203", "208", "209", "220", "223"}
-	digest := rc.pushDemoRecords(t, records)
+	digest := rc.pushDemoRecords(t, demoRecords)
 	sets := []string{
 		"--set", fmt.Sprintf("images.step=%q", rc.stepImage),
 		"--set", fmt.Sprintf("data.source.path=%q", "oci://"+platform.Registry+"."+rc.ns+".svc.cluster.local:5000/data/mitdb-demo@"+digest),
