@@ -12,6 +12,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"slices"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -293,6 +294,8 @@ func TestRealPods(t *testing.T) {
 	if want := map[string]int{"prepare": 1, "train": 4, "evaluate": 4, "track": 4, "publish": 4, "record": 4}; !maps.Equal(steps, want) {
 		t.Errorf("pods by step %v, want %v", steps, want)
 	}
+	t.Logf("pod start latency (created -> main container started): median %v, max %v over %d pods", median(starts(pods, wf.Name)), slices.Max(starts(pods, wf.Name)), len(starts(pods, wf.Name)))
+	logClusterMemory(t)
 
 	// The artifacts are in the store, and the metrics are the trials' own.
 	objects := map[string]int64{}
@@ -555,4 +558,71 @@ func (rc *realCluster) runningTrain(t *testing.T, ctx context.Context, workflow 
 		return false, nil
 	})
 	return found
+}
+
+// starts returns how long each of the workflow's pods took from creation to its
+// main container's start.
+func starts(pods []*corev1.Pod, workflow string) []time.Duration {
+	var out []time.Duration
+	for _, p := range pods {
+		if p.Labels["workflows.argoproj.io/workflow"] != workflow {
+			continue
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			var at metav1.Time
+			switch {
+			case cs.Name != "main":
+				continue
+			case cs.State.Terminated != nil:
+				at = cs.State.Terminated.StartedAt
+			case cs.State.Running != nil:
+				at = cs.State.Running.StartedAt
+			default:
+				continue
+			}
+			out = append(out, at.Sub(p.CreationTimestamp.Time).Round(time.Second))
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, 0)
+	}
+	return out
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// logClusterMemory logs what the test cluster holds in memory: the resident
+// size of its processes (control plane, kwok, the node's kubelet, containerd,
+// kube-proxy, CoreDNS: everything in its network namespace) now, and the peak
+// of all pods' memory cgroups (kubepods, read through containerd's view of
+// the host's cgroups).
+func logClusterMemory(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "pids", os.Getenv("PARAK8S_CLUSTER_NETNS")).Output()
+	if err != nil {
+		t.Logf("cluster memory: %v", err)
+		return
+	}
+	var rss int64
+	for _, pid := range strings.Fields(string(out)) {
+		b, err := os.ReadFile("/proc/" + pid + "/statm")
+		if f := strings.Fields(string(b)); err == nil && len(f) > 1 {
+			var pages int64
+			fmt.Sscan(f[1], &pages)
+			rss += pages * int64(os.Getpagesize())
+		}
+	}
+	pods := "unknown"
+	if pid, err := os.ReadFile(filepath.Join(os.Getenv("PARAK8S_CLUSTER_STATE"), "containerd.pid")); err == nil {
+		if b, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/root/sys/fs/cgroup/memory/kubepods/memory.max_usage_in_bytes"); err == nil {
+			var n int64
+			fmt.Sscan(string(b), &n)
+			pods = fmt.Sprintf("%d MiB", n>>20)
+		}
+	}
+	t.Logf("cluster memory: processes %d MiB resident now; pods' peak %s", rss>>20, pods)
 }
