@@ -109,18 +109,19 @@ func (v *variantFlag) Set(s string) error {
 
 func imagesServerCmd(stdout io.Writer) *cobra.Command {
 	var o images.ServerOptions
-	var dir, tag string
+	var dir, tag, push string
 	var files []string
 	cmd := &cobra.Command{
-		Use:   "server --binary FILE --layout DIR --tag TAG [-- ARGS...]",
+		Use:   "server --binary FILE [--layout DIR] [--push REPO] [--tag TAG] [-- ARGS...]",
 		Short: "Wrap a static server binary into a minimal image (Argo's executor, the S3 store, a registry)",
 		Long: `Server builds a one-layer image of a statically linked binary, without a
 Docker daemon: the binary in ` + images.BinDir + ` (first on PATH), ARGS after it in
 the entrypoint, a non-root user (--user, default 65532:65532), /tmp, the CA
 certificates of this machine. The test cluster builds Argo's executor, the
 S3 store and the registry with it; the same inputs give the same digest.
-The image goes into the OCI layout --layout under the name --tag; the last
-line printed is the image digest.`,
+The image goes into the OCI layout --layout and/or to REPO:TAG with --push
+REPO (e.g. your cluster's registry, for parac platform's --s3-image); the
+last line printed is the image digest.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Args = args
 			o.Files = map[string]string{}
@@ -135,14 +136,27 @@ line printed is the image digest.`,
 			if err != nil {
 				return err
 			}
-			if err := images.WriteLayout(dir, tag, img); err != nil {
-				return err
+			if dir == "" && push == "" {
+				return usageError{fmt.Errorf("give --layout DIR, --push REPO or both")}
+			}
+			if dir != "" {
+				if err := images.WriteLayout(dir, tag, img); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "wrote %s (%s)\n", dir, tag)
+			}
+			if push != "" {
+				pinned, err := images.Push(cmd.Context(), push+":"+tag, img)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "pushed %s:%s\n%s\n", push, tag, pinned)
 			}
 			d, err := img.Digest()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "wrote %s (%s)\n%s\n", dir, tag, d)
+			fmt.Fprintln(stdout, d)
 			return nil
 		},
 	}
@@ -153,10 +167,9 @@ line printed is the image digest.`,
 	f.StringSliceVar(&o.Dirs, "dir", nil, "a `DIR` the server writes, made owned by its user (repeatable)")
 	f.StringArrayVar(&files, "file", nil, "put `HOSTFILE:IMAGEPATH` in the image too (repeatable)")
 	f.StringVar(&dir, "layout", "", "write the image into the OCI layout `DIR`")
-	f.StringVar(&tag, "tag", "latest", "the image's name in the layout")
+	f.StringVar(&push, "push", "", "push the image to the repository `REPO` (credentials from the Docker config)")
+	f.StringVar(&tag, "tag", "latest", "the image's tag (its name in the layout)")
 	f.StringVar(&o.Version, "image-version", "", "the org.opencontainers.image.version label")
-	for _, n := range []string{"binary", "layout"} {
-		_ = cmd.MarkFlagRequired(n)
-	}
+	_ = cmd.MarkFlagRequired("binary")
 	return cmd
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"parak8s.dev/parak8s/internal/testenv"
 )
 
 // TestImageScripts runs testdata/images: `parac images build` on the test
@@ -28,10 +30,15 @@ func TestImageScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	static := filepath.Join(t.TempDir(), "hello")
+	if err := testenv.GoBuild([]string{"CGO_ENABLED=0"}, "-o", static, "parak8s.dev/parak8s/images/testdata/hello"); err != nil {
+		t.Fatal(err)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/images",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("ELF", self)
+			env.Setenv("STATIC", static)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
