@@ -15,6 +15,8 @@
 //     platform` deploys, and prepare pulls the data pushed with `parac data
 //     push` from the platform's registry (realpods_test.go).
 //
+// Run them all with:
+//
 //	make e2e    # build the step image, start the cluster, run these tests, stop it (also on failure)
 //
 // By hand: `make images && scripts/cluster.sh start`, then

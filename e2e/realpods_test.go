@@ -12,10 +12,10 @@ import (
 	"io"
 	"maps"
 	"math"
-	"slices"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -464,8 +464,6 @@ func compareNumbers(path string, want, got any) string {
 	}
 	return ""
 }
-
-
 
 // podProcess finds the process of a pod's running container on the real node,
 // through containerd (ctr task ls): its PID.

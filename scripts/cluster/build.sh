@@ -89,9 +89,10 @@ build_argo() {
 	local osdir="$SRC/argo/workflow/executor/osspecific"
 	[ -f "$osdir/signal_linux.go" ] || cp "$osdir/signal_darwin.go" "$osdir/signal_linux.go"
 	local ld="-s -w -X github.com/argoproj/argo-workflows/v3.version=$ARGO_VERSION"
-	(cd "$SRC/argo" && go build -trimpath -ldflags "$ld" -o "$BIN/workflow-controller" ./cmd/workflow-controller &&
-		go build -trimpath -ldflags "$ld" -o "$BIN/argo" ./cmd/argo &&
-		go build -trimpath -ldflags "$ld" -o "$BIN/argoexec" ./cmd/argoexec)
+	local c
+	for c in workflow-controller argo argoexec; do
+		have $c || (cd "$SRC/argo" && go build -trimpath -ldflags "$ld" -o "$BIN/$c" ./cmd/$c) || return 1
+	done
 	# the full CRDs (with their OpenAPI schemas) as JSON, which scripts/cluster.sh applies
 	rm -rf "$CLUSTER_CACHE/crds" && mkdir -p "$CLUSTER_CACHE/crds" &&
 		cp "$SRC/argo/manifests/base/crds/full"/argoproj.io_*.yaml "$CLUSTER_CACHE/crds" &&
