@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"math"
 	"regexp"
 	"slices"
 	"sort"
@@ -408,12 +409,14 @@ func (c *checker) at(path string) token.Pos {
 	if c.prefix != "" {
 		parts = strings.Split(c.prefix, ".")
 	}
-	for _, sel := range cue.ParsePath(path).Selectors() {
-		switch sel.Type() {
-		case cue.IndexLabel:
+	for _, sel := range parsePath(path).Selectors() {
+		switch {
+		case sel.Type() == cue.IndexLabel:
 			parts = append(parts, strconv.Itoa(sel.Index()))
-		default:
+		case sel.LabelType() == cue.StringLabel:
 			parts = append(parts, sel.Unquoted())
+		default:
+			parts = append(parts, sel.String())
 		}
 	}
 	for n := len(parts); n > 0; n-- {
@@ -422,6 +425,23 @@ func (c *checker) at(path string) token.Pos {
 		}
 	}
 	return c.user.Pos()
+}
+
+// parsePath parses a path relative to the experiment; when a selector does
+// not parse (a sweep point's key is any string), the longest prefix that
+// does is returned.
+func parsePath(path string) cue.Path {
+	for {
+		p := cue.ParsePath(path)
+		if p.Err() == nil {
+			return p
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i <= 0 {
+			return cue.MakePath()
+		}
+		path = path[:i]
+	}
 }
 
 func (c *checker) name(rel string) string {
@@ -525,7 +545,16 @@ func (c *checker) checkSweep(s *Spec) error {
 				case sw.Mode == "random" && !r.Integer && c.isInt(p.Path) && r.Min != r.Max:
 					add(where+".range", "%s is an integer field: a random range draws fractions, set integer: true", p.Path)
 				case sw.Mode == "grid":
-					for _, v := range plan.Values(*p) {
+					// Every point against the field's own constraint (cheap),
+					// a spread of them, the ends included, against the whole
+					// experiment (a full unification each).
+					pts := plan.Values(*p)
+					field := lookup(c.def, strings.Split(p.Path, "."))
+					for j, v := range pts {
+						full := spread(j, len(pts), maxRangeChecks)
+						if !full && field.Exists() && c.fieldOK(field, v) {
+							continue
+						}
 						if before := len(cueerrors.Errors(errs)); value(where+".range", p.Path, v) != nil && len(cueerrors.Errors(errs)) > before {
 							break // one point out of the schema is enough
 						}
@@ -606,6 +635,28 @@ func composite(v any) bool {
 	return false
 }
 
+// maxRangeChecks bounds the points of one grid range checked against the
+// whole experiment (a CUE unification each, milliseconds); every point is
+// checked against the field's own constraint.
+const maxRangeChecks = 16
+
+// spread reports whether point i of n is one of the at most max points
+// spread evenly over them, the first and the last included.
+func spread(i, n, max int) bool {
+	if n <= max || i == 0 || i == n-1 {
+		return true
+	}
+	step := float64(n-1) / float64(max-1)
+	k := math.Round(float64(i) / step)
+	return int(math.Round(k*step)) == i
+}
+
+// fieldOK reports whether v satisfies the schema's constraint of one field
+// (field, looked up in #Experiment) on its own.
+func (c *checker) fieldOK(field cue.Value, v any) bool {
+	return field.Unify(c.ctx.Encode(v)).Validate(cue.Concrete(true)) == nil
+}
+
 // isInt reports whether the schema types the field at path as an integer.
 func (c *checker) isInt(path string) bool {
 	return lookup(c.full, strings.Split(path, ".")).IncompleteKind() == cue.IntKind
@@ -613,7 +664,12 @@ func (c *checker) isInt(path string) bool {
 
 // maxCUETrials bounds the combinations checked against the CUE schema per
 // group of parameters; the Go rules are checked on every trial.
-const maxCUETrials = 2000
+const maxCUETrials = 200
+
+// maxRuleTrials bounds the trials checked against the Go rules: a sweep of
+// more trials has an even spread of them checked (the first and last
+// included), which keeps parac vet within seconds at plan.MaxTrials.
+const maxRuleTrials = 20000
 
 // checkTrials checks every planned trial as a whole: each distinct
 // combination of the values of swept fields under one section (data, model,
@@ -684,7 +740,11 @@ func (c *checker) checkTrials(s *Spec) error {
 		return errs
 	}
 	seen := map[string]bool{}
+	stride := max(1, (len(pts)+maxRuleTrials-1)/maxRuleTrials)
 	for n, pt := range pts {
+		if n%stride != 0 && n != len(pts)-1 {
+			continue
+		}
 		proj := make([]step.Override, 0, len(ruled))
 		for _, i := range ruled {
 			proj = append(proj, pt[i])
@@ -694,7 +754,7 @@ func (c *checker) checkTrials(s *Spec) error {
 			continue
 		}
 		seen[string(key)] = true
-		e, err := decodeTrial(s.Resolved, pt)
+		e, err := trialOf(base, s.Resolved, pt)
 		if err != nil {
 			continue // the schema checks above report it
 		}
@@ -732,6 +792,49 @@ func decodeTrial(resolved map[string]any, ovs []step.Override) (schema.Experimen
 	}
 	err = json.Unmarshal(b, &e)
 	return e, err
+}
+
+// trialOf returns base (the decoded experiment) with a trial's overrides
+// applied: only the sections the overrides touch are re-decoded, which
+// keeps checking 100,000 trials within a second or two.
+func trialOf(base schema.Experiment, resolved map[string]any, ovs []step.Override) (schema.Experiment, error) {
+	e := base
+	byRoot := map[string][]step.Override{}
+	for _, o := range ovs {
+		root, _, _ := strings.Cut(o.Path, ".")
+		byRoot[root] = append(byRoot[root], o)
+	}
+	for root, os := range byRoot {
+		var dst any
+		switch root {
+		case "data":
+			e.Data = schema.Data{}
+			dst = &e.Data
+		case "model":
+			e.Model = schema.Model{}
+			dst = &e.Model
+		case "training":
+			e.Training = schema.Training{}
+			dst = &e.Training
+		case "evaluation":
+			e.Evaluation = schema.Evaluation{}
+			dst = &e.Evaluation
+		default:
+			return decodeTrial(resolved, ovs)
+		}
+		m, err := step.Apply(map[string]any{root: resolved[root]}, os)
+		if err != nil {
+			return e, err
+		}
+		b, err := json.Marshal(m[root])
+		if err != nil {
+			return e, err
+		}
+		if err := json.Unmarshal(b, dst); err != nil {
+			return e, err
+		}
+	}
+	return e, nil
 }
 
 // withOthers prefixes a trial's problem with the swept values that make the
