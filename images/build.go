@@ -86,8 +86,7 @@ func Build(o Options) (v1.Image, error) {
 	}
 	base := o.Base
 	if base == nil {
-		base = mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-		base = mutate.ConfigMediaType(base, types.OCIConfigJSON)
+		base = emptyOCI()
 	}
 	fs, err := index(o.Base)
 	if err != nil {
@@ -141,6 +140,31 @@ func Build(o Options) (v1.Image, error) {
 			return nil, err
 		}
 	}
+	cf, err := configFile(img)
+	if err != nil {
+		return nil, err
+	}
+	cf.Config.Entrypoint = []string{path.Join(BinDir, "parak8s")}
+	cf.Config.Cmd = nil
+	cf.Config.User = fmt.Sprintf("%d:%d", UID, GID)
+	cf.Config.WorkingDir = WorkDir
+	cf.Config.Env = environment(cf.Config.Env, o.Variant)
+	setLabels(cf, map[string]string{
+		LabelSource: o.Source, LabelRevision: o.Revision, LabelVersion: o.Version,
+		LabelBaseName: o.BaseName, LabelVariant: string(o.Variant),
+	})
+	return mutate.ConfigFile(img, cf)
+}
+
+// emptyOCI is the empty image with OCI media types, the base of images
+// built without one.
+func emptyOCI() v1.Image {
+	return mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+}
+
+// configFile returns a copy of img's config to edit, with the fixed creation
+// time and the platform of every image built here.
+func configFile(img v1.Image) (*v1.ConfigFile, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
@@ -148,25 +172,22 @@ func Build(o Options) (v1.Image, error) {
 	cf = cf.DeepCopy()
 	cf.Created = v1.Time{Time: Epoch}
 	cf.OS, cf.Architecture = Platform.OS, Platform.Architecture
-	cf.Config.Entrypoint = []string{path.Join(BinDir, "parak8s")}
-	cf.Config.Cmd = nil
-	cf.Config.User = fmt.Sprintf("%d:%d", UID, GID)
-	cf.Config.WorkingDir = WorkDir
-	cf.Config.Env = environment(cf.Config.Env, o.Variant)
+	return cf, nil
+}
+
+// setLabels sets the labels that have a value and removes those that have
+// none (a base image's stale ones).
+func setLabels(cf *v1.ConfigFile, labels map[string]string) {
 	if cf.Config.Labels == nil {
 		cf.Config.Labels = map[string]string{}
 	}
-	for k, v := range map[string]string{
-		LabelSource: o.Source, LabelRevision: o.Revision, LabelVersion: o.Version,
-		LabelBaseName: o.BaseName, LabelVariant: string(o.Variant),
-	} {
+	for k, v := range labels {
 		if v != "" {
 			cf.Config.Labels[k] = v
 		} else {
 			delete(cf.Config.Labels, k)
 		}
 	}
-	return mutate.ConfigFile(img, cf)
 }
 
 // environment sets PATH (BinDir first), LD_LIBRARY_PATH (LibDir first, the

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -83,31 +82,22 @@ func BuildServer(o ServerOptions) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
-	img, err := mutate.Append(base, mutate.Addendum{Layer: layer, History: v1.History{
+	img, err := mutate.Append(emptyOCI(), mutate.Addendum{Layer: layer, History: v1.History{
 		Created: v1.Time{Time: Epoch}, CreatedBy: "parac images server: " + name, Comment: "parak8s",
 	}})
 	if err != nil {
 		return nil, err
 	}
-	cf, err := img.ConfigFile()
+	cf, err := configFile(img)
 	if err != nil {
 		return nil, err
 	}
-	cf = cf.DeepCopy()
-	cf.Created = v1.Time{Time: Epoch}
-	cf.OS, cf.Architecture = Platform.OS, Platform.Architecture
 	cf.Config.Entrypoint = append([]string{bin}, o.Args...)
 	cf.Config.User = fmt.Sprintf("%d:%d", uid, gid)
 	cf.Config.WorkingDir = "/"
 	// Programs that look themselves up on PATH (Argo's executor) find the binary.
 	cf.Config.Env = []string{"PATH=" + BinDir + ":/usr/bin:/bin", "HOME=" + Home}
-	cf.Config.Labels = map[string]string{}
-	for k, v := range map[string]string{LabelSource: o.Source, LabelRevision: revision(o.Binary), LabelVersion: o.Version} {
-		if v != "" {
-			cf.Config.Labels[k] = v
-		}
-	}
+	setLabels(cf, map[string]string{LabelSource: o.Source, LabelRevision: revision(o.Binary), LabelVersion: o.Version})
 	return mutate.ConfigFile(img, cf)
 }
 
