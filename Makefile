@@ -99,18 +99,21 @@ integration: libtorch ## start PostgreSQL, a registry and MLflow, run the server
 # the binaries are built once from the Go module proxy into $PARAK8S_CACHE/cluster (about 15 min
 # cold). See scripts/cluster.sh and e2e/doc.go. E2E_RUN selects tests (a -run pattern).
 E2E_RUN ?= .
-cluster-up: ## build (once) and start the test cluster: Kubernetes control plane, Argo, 4 CPU + 4 GPU kwok nodes
+cluster-up: ## build (once) and start the test cluster: control plane, Argo, 4 CPU + 4 GPU kwok nodes, a real node
 	scripts/cluster.sh start
 
 cluster-down: ## stop the test cluster and delete its data
 	scripts/cluster.sh stop
 
+# The tests run in the cluster's network namespace, where servers on the host's loopback
+# (make integration's) cannot be reached: their addresses are not passed on.
 e2e: images ## start the test cluster, run the cluster end-to-end tests (e2e/, tag e2e) against it, stop it (also on failure)
 	@set -uo pipefail; scripts/cluster/build.sh >/dev/null || exit 1; \
 	$(GO) test -c -tags e2e -o $(BIN)/e2e.test ./e2e || exit 1; \
 	trap 'scripts/cluster.sh stop' EXIT; \
 	scripts/cluster.sh start >/dev/null || exit 1; \
-	scripts/cluster.sh exec $(BIN)/e2e.test -test.v -test.timeout 60m -test.run '$(E2E_RUN)'
+	scripts/cluster.sh exec env -u MLFLOW_TRACKING_URI -u DATABASE_URL -u OCI_REGISTRY \
+	  $(BIN)/e2e.test -test.v -test.timeout 60m -test.run '$(E2E_RUN)'
 
 fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 	@for t in "FuzzLoad ./compiler/spec" "FuzzParseSet ./runtime/step" "FuzzParseCondition ./runtime/step" \

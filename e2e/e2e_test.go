@@ -89,6 +89,9 @@ func run(t *testing.T, ctx context.Context, stdin []byte, name string, args ...s
 		t.Logf("%s stderr:\n%s", filepath.Base(name), s)
 	}
 	if err != nil {
+		if out := strings.TrimSpace(stdout.String()); out != "" && len(out) < 20000 {
+			t.Logf("%s stdout:\n%s", filepath.Base(name), out)
+		}
 		return stdout.Bytes(), fmt.Errorf("%s %s: %w", filepath.Base(name), strings.Join(args, " "), err)
 	}
 	return stdout.Bytes(), nil

@@ -3,6 +3,7 @@ package local
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -153,6 +154,9 @@ func (p *Progress) Observe(e Event) {
 		}
 	case StepFailed:
 		line = fmt.Sprintf("FAILED  %s: %v", name, e.Err)
+		for _, l := range tail(p.g.Steps[e.Step].Log, 3) {
+			line += "\n        | " + l
+		}
 	case StepCancelled:
 		line = fmt.Sprintf("stopped %s (%s)", name, Round(e.Elapsed))
 	case UnitSucceeded, UnitFailed:
@@ -180,6 +184,25 @@ func (p *Progress) Observe(e Event) {
 		p.println(e.Time, line)
 	}
 	p.draw()
+}
+
+// tail is the last n lines the last attempt wrote to a step's log (the
+// runner's own "===" lines left out): usually the step's error.
+func tail(path string, n int) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(l, "=== ") && strings.Contains(l, " attempt "):
+			lines = lines[:0]
+		case l != "" && !strings.HasPrefix(l, "=== "):
+			lines = append(lines, l)
+		}
+	}
+	return lines[max(0, len(lines)-n):]
 }
 
 // progress is "[3/12]": the units of a kind settled out of all of them.
