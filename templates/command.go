@@ -125,9 +125,14 @@ func StepCommand(k step.Kind, in Input) (Command, error) {
 			c.Env = append(c.Env, Env{Name: step.EnvDockerConfig, Value: step.PathDocker, Mounted: true})
 		}
 	case step.Record:
-		c.Inputs = append(c.Inputs, metrics)
+		// The model's history gives the per-epoch metrics and the start
+		// time; the registry repository makes the artifact's ref repo@digest.
+		c.Inputs = append(c.Inputs, model, metrics)
 		c.Params = append(c.Params, step.OutRunID, step.OutDigest)
-		c.Args = append(c.Args, step.FlagMetrics, step.PathMetrics, step.FlagRunID, Placeholder(step.OutRunID), step.FlagDigest, Placeholder(step.OutDigest))
+		c.Args = append(c.Args, step.FlagModel, step.PathModel, step.FlagMetrics, step.PathMetrics, step.FlagRunID, Placeholder(step.OutRunID), step.FlagDigest, Placeholder(step.OutDigest))
+		if r := exp.Registry; r != nil {
+			c.Env = append(c.Env, Env{Name: step.EnvRegistry, Value: r.Repository})
+		}
 		if r := exp.Results; r != nil {
 			dsn := r.DSN
 			c.Env = append(c.Env, Env{Name: step.EnvDatabaseURL, Secret: &dsn})

@@ -33,7 +33,7 @@ func TestTemplates(t *testing.T) {
 		{step.Evaluate, "r/step:1", []string{"evaluate", step.FlagModel, step.FlagData, step.FlagOut}, nil, 3},
 		{step.Track, "r/step:1", []string{"track", step.FlagMetrics, step.FlagOut}, nil, 3},
 		{step.Publish, "r/step:1", []string{"publish", step.FlagRunID}, nil, 3},
-		{step.Record, "r/step:1", []string{"record", step.FlagRunID, step.FlagDigest}, nil, 2},
+		{step.Record, "r/step:1", []string{"record", step.FlagModel, step.FlagMetrics, step.FlagRunID, step.FlagDigest}, nil, 3},
 	} {
 		t.Run(string(tc.kind), func(t *testing.T) {
 			tpl, err := Template(tc.kind, in)

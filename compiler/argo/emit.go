@@ -377,7 +377,7 @@ func trialTemplate(p *plan.Plan) wfv1.Template {
 			args.Artifacts = append(args.Artifacts, out(step.Train, step.ArtifactModel), out(step.Evaluate, step.ArtifactMetrics))
 			args.Parameters = append(args.Parameters, outParam(step.Track, step.OutRunID))
 		case step.Record:
-			args.Artifacts = append(args.Artifacts, out(step.Evaluate, step.ArtifactMetrics))
+			args.Artifacts = append(args.Artifacts, out(step.Train, step.ArtifactModel), out(step.Evaluate, step.ArtifactMetrics))
 			args.Parameters = append(args.Parameters, outParam(step.Track, step.OutRunID), outParam(step.Publish, step.OutDigest))
 		}
 		task.Arguments = args
