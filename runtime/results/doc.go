@@ -21,7 +21,9 @@
 //
 // RecordTrial writes one trial in one transaction with upserts keyed on the
 // trial id (and the metric and artifact keys), so recording the same trial
-// again changes nothing and never duplicates rows. Because every write is
+// again changes nothing and never duplicates rows; a record's metrics (and
+// its artifacts of a kind) replace the stored ones, so recording a retrained
+// trial leaves its new epochs and its new model, not a mix with the old. Because every write is
 // idempotent, a call whose connection is lost (server restart, failover,
 // network reset) is simply run again on a new connection until it succeeds
 // or Options.RetryTimeout has passed: nothing is lost and nothing is written

@@ -49,8 +49,12 @@ type Artifact struct {
 
 // TrialRecord is one trial as stored. Recording it again upserts: the
 // status always replaces the stored one; empty strings, empty JSON and zero
-// times leave the stored values as they are; metrics and artifacts are
-// added or updated by key and never removed.
+// times leave the stored values as they are. The record's final metrics,
+// when it has any, replace the stored final ones, and its per-epoch metrics
+// the stored per-epoch ones: stored values the record lacks (an epoch of an
+// earlier training of the trial) are removed. Likewise its artifacts of a
+// kind replace the stored ones of that kind (a retrained model's digest
+// replaces the old one's row). What the record has none of is kept.
 type TrialRecord struct {
 	ID            string // the trial id
 	Experiment    string
@@ -144,6 +148,19 @@ const upsertMetrics = `INSERT INTO metrics (trial_id, name, step, value)
 SELECT $1, m.name, m.step, m.value FROM unnest($2::text[], $3::bigint[], $4::float8[]) AS m (name, step, value)
 ON CONFLICT (trial_id, name, step) DO UPDATE SET value = excluded.value`
 
+// deleteOtherMetrics removes the trial's metrics whose (name, step) the
+// record does not have, of the kinds (final: step -1, per-epoch: step >= 0)
+// the record has.
+const deleteOtherMetrics = `DELETE FROM metrics AS m WHERE m.trial_id = $1
+AND (m.step = -1) IN (SELECT s = -1 FROM unnest($3::bigint[]) AS s)
+AND (m.name, m.step) NOT IN (SELECT * FROM unnest($2::text[], $3::bigint[]))`
+
+// deleteOtherArtifacts removes the trial's artifacts of the kinds the record
+// has whose ref it does not have.
+const deleteOtherArtifacts = `DELETE FROM artifacts AS a WHERE a.trial_id = $1
+AND a.kind = ANY($2::text[])
+AND (a.kind, a.ref) NOT IN (SELECT * FROM unnest($2::text[], $3::text[]))`
+
 const upsertArtifacts = `INSERT INTO artifacts (trial_id, kind, ref, digest)
 SELECT $1, a.kind, a.ref, a.digest FROM unnest($2::text[], $3::text[], $4::text[]) AS a (kind, ref, digest)
 ON CONFLICT (trial_id, kind, ref) DO UPDATE SET digest = excluded.digest`
@@ -180,6 +197,7 @@ func recordTx(ctx context.Context, tx pgx.Tx, r *TrialRecord) error {
 		for i, m := range r.Metrics {
 			names[i], steps[i], values[i] = m.Name, m.Step, m.Value
 		}
+		b.Queue(deleteOtherMetrics, r.ID, names, steps)
 		b.Queue(upsertMetrics, r.ID, names, steps, values)
 	}
 	if len(r.Artifacts) > 0 {
@@ -189,6 +207,7 @@ func recordTx(ctx context.Context, tx pgx.Tx, r *TrialRecord) error {
 		for i, a := range r.Artifacts {
 			kinds[i], refs[i], digests[i] = a.Kind, a.Ref, a.Digest
 		}
+		b.Queue(deleteOtherArtifacts, r.ID, kinds, refs)
 		b.Queue(upsertArtifacts, r.ID, kinds, refs, digests)
 	}
 	br := tx.SendBatch(ctx, b)
@@ -205,15 +224,19 @@ func recordTx(ctx context.Context, tx pgx.Tx, r *TrialRecord) error {
 		return fmt.Errorf("upserting the trial: %w", err)
 	}
 	if len(r.Metrics) > 0 {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return fmt.Errorf("upserting %d metrics: %w", len(r.Metrics), err)
+		for _, what := range []string{"removing the metrics of an earlier record", "upserting the metrics"} {
+			if _, err := br.Exec(); err != nil {
+				_ = br.Close()
+				return fmt.Errorf("%s (%d given): %w", what, len(r.Metrics), err)
+			}
 		}
 	}
 	if len(r.Artifacts) > 0 {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return fmt.Errorf("upserting %d artifacts: %w", len(r.Artifacts), err)
+		for _, what := range []string{"removing replaced artifacts", "upserting the artifacts"} {
+			if _, err := br.Exec(); err != nil {
+				_ = br.Close()
+				return fmt.Errorf("%s (%d given): %w", what, len(r.Artifacts), err)
+			}
 		}
 	}
 	return br.Close()

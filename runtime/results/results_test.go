@@ -112,11 +112,27 @@ func TestRecordTrialRoundTripAndIdempotent(t *testing.T) {
 	if got2.MLflowRunID != r.MLflowRunID || got2.ModelDigest != r.ModelDigest || !jsonEqual(t, got2.Config, r.Config) {
 		t.Errorf("a partial record erased stored fields: %+v", got2)
 	}
-	if n := rowCounts(t, s, r.ID)[1]; n != 5 {
-		t.Errorf("metrics rows = %d, want 5 (4 + f1)", n)
+	// the final metrics are replaced (the final loss is gone), the per-epoch ones kept
+	wantM := []Metric{{"accuracy", FinalStep, 0.95}, {"f1", FinalStep, 0.5}, {"loss", 0, 1.5}, {"loss", 1, 0.75}}
+	sortMetrics(wantM)
+	if !reflect.DeepEqual(got2.Metrics, wantM) {
+		t.Errorf("metrics after a record of final ones %+v, want %+v", got2.Metrics, wantM)
 	}
-	if got2.Metrics[0] != (Metric{Name: "accuracy", Step: FinalStep, Value: 0.95}) {
-		t.Errorf("accuracy = %+v, want the updated 0.95", got2.Metrics[0])
+
+	// a retrained trial: fewer epochs and a new model digest replace the old
+	retrain := sampleTrial(t.Name(), 1, StatusSucceeded, 0.8)
+	retrain.Metrics = []Metric{{"accuracy", FinalStep, 0.8}, {"loss", 0, 1.25}}
+	retrain.Artifacts = []Artifact{{Kind: "model", Ref: "127.0.0.1:5000/m@sha256:" + trialID("retrained"), Digest: "sha256:" + trialID("retrained")}}
+	if err := s.RecordTrial(ctx, retrain); err != nil {
+		t.Fatal(err)
+	}
+	got3, err := s.Trial(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sortMetrics(retrain.Metrics)
+	if !reflect.DeepEqual(got3.Metrics, retrain.Metrics) || !reflect.DeepEqual(got3.Artifacts, retrain.Artifacts) {
+		t.Errorf("after the retrain: metrics %+v artifacts %+v, want %+v %+v", got3.Metrics, got3.Artifacts, retrain.Metrics, retrain.Artifacts)
 	}
 }
 
