@@ -1,8 +1,12 @@
 // Package report renders an experiment's trials as one static HTML file that
-// needs no network and no scripts: a leaderboard ranked by a metric, the
-// sweep's metric-against-parameter plots, and per trial its training curves,
-// ROC curve, confusion matrix and per-class metrics, with a link to its
-// MLflow run when it was tracked on a server.
+// needs no network and no scripts: the best trial first, open (its ROC curve,
+// confusion matrix and summary), the sweep as parallel coordinates (one axis
+// per swept parameter and the ranking metric, one line per trial, the best in
+// red, each linked to its trial) and as metric-against-parameter plots, a
+// leaderboard with one column per metric (the ranking one first) and the best
+// row highlighted, and per trial its training curves, ROC curve, confusion
+// matrix and per-class metrics, with a link to its MLflow run when it was
+// tracked on a server.
 //
 // It reads what the steps leave in a trial's folders: the model directory
 // (runtime/bundle: model.json, history.json, training.png) and the metrics

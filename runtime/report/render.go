@@ -17,17 +17,23 @@ type page struct {
 	Generated  string
 	Lower      bool
 	Params     []string
-	Rows       []row
-	Plots      []template.HTML
-	Trials     []detail
-	Ranked     int
+	// Columns are the leaderboard's metric columns, the ranking one first.
+	Columns  []string
+	Rows     []row
+	Parallel template.HTML
+	Plots    []template.HTML
+	// Best is the best trial's details, shown open at the top; Trials all
+	// trials', folded.
+	Best   *detail
+	Trials []detail
+	Ranked int
 }
 
 type row struct {
 	Rank                    int
+	Best                    bool
 	Short, ID               string
-	Value                   string
-	Accuracy, F1, AUC       string
+	Values                  []string
 	Epochs, StepsPerSecond  string
 	Swept                   []string
 	Status, RunID, RunURL   string
@@ -72,13 +78,33 @@ type classRow struct {
 	Support                            int
 }
 
+// columns are the metrics every leaderboard shows, by their metrics.json
+// names.
+var columns = []string{"accuracy", "f1_macro", "auc"}
+
+// canonical is the name a metric has in metrics.json: "f1", "precision",
+// "recall" and "specificity" are the macro averages.
+func canonical(metric string) string {
+	switch metric {
+	case "f1", "precision", "recall", "specificity":
+		return metric + "_macro"
+	}
+	return metric
+}
+
 func build(in Input, ts []loaded, opts Options) (page, error) {
-	p := page{Experiment: in.Experiment, Metric: opts.Metric, Lower: lowerIsBetter(opts.Metric)}
+	p := page{Experiment: in.Experiment, Metric: canonical(opts.Metric), Lower: lowerIsBetter(opts.Metric)}
 	if !opts.Generated.IsZero() {
 		p.Generated = opts.Generated.Format("2006-01-02 15:04 MST")
 	}
 	for _, path := range in.Params {
 		p.Params = append(p.Params, path[strings.LastIndex(path, ".")+1:])
+	}
+	p.Columns = []string{p.Metric}
+	for _, c := range columns {
+		if c != p.Metric {
+			p.Columns = append(p.Columns, c)
+		}
 	}
 	rank := 0
 	for _, t := range ts {
@@ -86,11 +112,12 @@ func build(in Input, ts []loaded, opts Options) (page, error) {
 		if t.HasValue {
 			rank++
 			r.Rank = rank
-			r.Value = fmtv(t.Value, true)
+			r.Best = rank == 1
 		}
-		r.Accuracy = metric("accuracy", t)
-		r.F1 = metric("f1_macro", t)
-		r.AUC = metric("auc", t)
+		r.Values = append(r.Values, fmtv(t.Value, t.HasValue))
+		for _, c := range p.Columns[1:] {
+			r.Values = append(r.Values, metric(c, t))
+		}
 		if m := t.Manifest; m != nil {
 			r.Epochs = fmt.Sprintf("%d/%d", m.BestEpoch, m.Epochs)
 			if m.StepsPerSecond > 0 {
@@ -99,11 +126,16 @@ func build(in Input, ts []loaded, opts Options) (page, error) {
 		}
 		r.Swept = swept(in.Params, t.Overrides)
 		p.Rows = append(p.Rows, r)
-		p.Trials = append(p.Trials, detailOf(t))
+		d := detailOf(t)
+		if r.Best {
+			p.Best = &d
+		}
+		p.Trials = append(p.Trials, d)
 	}
 	p.Ranked = rank
+	p.Parallel = parallel(in.Params, ts, p.Metric)
 	for _, path := range in.Params {
-		p.Plots = append(p.Plots, sweepPlot(path, ts, opts.Metric))
+		p.Plots = append(p.Plots, sweepPlot(path, ts, p.Metric))
 	}
 	return p, nil
 }
@@ -302,11 +334,17 @@ body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; font-variant-numeric: tabular-nums; }
 th { background: #f3f3f3; }
+th.rank { background: #dde8f3; }
 td.l, th.l { text-align: left; }
+tr.best td { background: #fff3c4; }
+.tag { background: #d62728; color: #fff; border-radius: 3px; padding: 0 4px; font-size: 80%; font-weight: bold; }
 .muted { color: #888; }
 .bad { color: #b00; }
-.plots { display: flex; flex-wrap: wrap; gap: 1em; }
+.plots { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
 .plots img { width: 460px; }
+.wide { overflow-x: auto; }
+svg.parcoords a:hover polyline { stroke: #000; stroke-width: 3; stroke-opacity: 1; }
+section.best { border: 2px solid #d62728; border-radius: 4px; padding: 0 1em; }
 details { border-top: 1px solid #ddd; padding: .5em 0; }
 summary { cursor: pointer; font-weight: bold; }
 code { font-size: 90%; }
@@ -315,44 +353,49 @@ code { font-size: 90%; }
 <body>
 <h1>{{.Experiment}}</h1>
 <p>{{len .Rows}} trials, {{.Ranked}} with {{.Metric}}; ranked by <b>{{.Metric}}</b> ({{if .Lower}}lowest{{else}}highest{{end}} first).{{with .Generated}} Generated {{.}}.{{end}}</p>
+{{define "trial"}}<p class="muted"><code>{{.ID}}</code>{{if .RunID}} · MLflow run {{if .RunURL}}<a href="{{.RunURL}}">{{.RunID}}</a>{{else}}{{.RunID}}{{end}}{{end}}</p>
+{{range .Problems}}<p class="bad">{{.}}</p>{{end}}
+<div class="plots">
+{{if .Summary}}<table>{{range .Summary}}<tr><th class="l">{{.Key}}</th><td>{{.Value}}</td></tr>{{end}}</table>{{end}}
+{{if .ROC}}<div class="roc">{{.ROC}}</div>{{else if .ROCPNG}}<div class="roc"><img alt="ROC curves" src="{{.ROCPNG}}"></div>{{end}}
+{{with .Confusion}}<table class="confusion">
+<tr><th class="l">true \ predicted</th>{{range .Classes}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr><th class="l">{{.Class}}</th>{{range .Cells}}<td style="{{.Style}}">{{.N}}</td>{{end}}</tr>
+{{end}}</table>{{else}}{{if .ConfusionPNG}}<div class="confusion"><img alt="confusion matrix" src="{{.ConfusionPNG}}"></div>{{end}}{{end}}
+{{if .Training}}<div class="training">{{.Training}}</div>{{else if .TrainingPNG}}<div class="training"><img alt="training curves" src="{{.TrainingPNG}}"></div>{{end}}
+</div>
+{{if .PerClass}}<table>
+<tr><th class="l">class</th><th>precision</th><th>recall</th><th>specificity</th><th>f1</th><th>auc</th><th>support</th></tr>
+{{range .PerClass}}<tr><td class="l">{{.Class}}</td><td>{{.Precision}}</td><td>{{.Recall}}</td><td>{{.Specificity}}</td><td>{{.F1}}</td><td>{{.AUC}}</td><td>{{.Support}}</td></tr>
+{{end}}</table>{{end}}
+{{end}}
+{{with .Best}}<h2>Best trial</h2>
+<section class="best" id="best">
+<h3><span class="tag">best</span> <a href="#t-{{.Short}}"><code>{{.Short}}</code></a> {{.Label}} <span class="muted">{{.Status}}</span></h3>
+{{template "trial" .}}</section>
+{{end}}
+{{if .Plots}}<h2>Sweep</h2>
+{{with .Parallel}}<div class="wide">{{.}}</div>{{end}}
+<div class="plots">{{range .Plots}}<div>{{.}}</div>{{end}}</div>{{end}}
 
 <h2>Leaderboard</h2>
-<table>
-<tr><th>#</th><th class="l">trial</th><th>{{.Metric}}</th><th>accuracy</th><th>f1 macro</th><th>auc</th><th>epochs</th><th>steps/s</th>{{range .Params}}<th class="l">{{.}}</th>{{end}}<th class="l">status</th><th class="l">MLflow</th></tr>
-{{range .Rows}}<tr>
+<table class="leaderboard">
+<tr><th>#</th><th class="l">trial</th>{{range $i, $c := .Columns}}<th{{if not $i}} class="rank" title="ranking metric"{{end}}>{{$c}}{{if not $i}} {{if $.Lower}}↑{{else}}↓{{end}}{{end}}</th>{{end}}<th>epochs</th><th>steps/s</th>{{range .Params}}<th class="l">{{.}}</th>{{end}}<th class="l">status</th><th class="l">MLflow</th></tr>
+{{range .Rows}}<tr{{if .Best}} class="best"{{end}}>
 <td>{{if .Rank}}{{.Rank}}{{end}}</td>
-<td class="l"><a href="#t-{{.Short}}"><code>{{.Short}}</code></a></td>
-<td><b>{{.Value}}</b></td><td>{{.Accuracy}}</td><td>{{.F1}}</td><td>{{.AUC}}</td><td>{{.Epochs}}</td><td>{{.StepsPerSecond}}</td>
+<td class="l"><a href="#t-{{.Short}}"><code>{{.Short}}</code></a>{{if .Best}} <span class="tag">best</span>{{end}}</td>
+{{range $i, $v := .Values}}<td>{{if not $i}}<b>{{$v}}</b>{{else}}{{$v}}{{end}}</td>{{end}}<td>{{.Epochs}}</td><td>{{.StepsPerSecond}}</td>
 {{range .Swept}}<td class="l"><code>{{.}}</code></td>{{end}}
 <td class="l{{if .HasProblems}} bad{{end}}">{{.Status}}{{if not .HasMetrics}} <span class="muted">(no metrics)</span>{{end}}</td>
 <td class="l">{{if .RunURL}}<a href="{{.RunURL}}">{{.RunID}}</a>{{else}}{{.RunID}}{{end}}</td>
 </tr>
 {{end}}</table>
 
-{{if .Plots}}<h2>Sweep</h2>
-<div class="plots">{{range .Plots}}<div>{{.}}</div>{{end}}</div>{{end}}
-
-<h2>Trials</h2>
+{{if .Trials}}<h2>Trials</h2>
 {{range .Trials}}<details id="t-{{.Short}}">
 <summary><code>{{.Short}}</code> {{.Label}} <span class="muted">{{.Status}}</span></summary>
-<p class="muted"><code>{{.ID}}</code>{{if .RunID}} · MLflow run {{if .RunURL}}<a href="{{.RunURL}}">{{.RunID}}</a>{{else}}{{.RunID}}{{end}}{{end}}</p>
-{{range .Problems}}<p class="bad">{{.}}</p>{{end}}
-{{if .Summary}}<table>{{range .Summary}}<tr><th class="l">{{.Key}}</th><td>{{.Value}}</td></tr>{{end}}</table>{{end}}
-<div class="plots">
-{{if .Training}}<div>{{.Training}}</div>{{else if .TrainingPNG}}<div><img alt="training curves" src="{{.TrainingPNG}}"></div>{{end}}
-{{if .ROC}}<div>{{.ROC}}</div>{{else if .ROCPNG}}<div><img alt="ROC curves" src="{{.ROCPNG}}"></div>{{end}}
-{{if .ConfusionPNG}}<div><img alt="confusion matrix" src="{{.ConfusionPNG}}"></div>{{end}}
-</div>
-{{with .Confusion}}<table>
-<tr><th class="l">true \ predicted</th>{{range .Classes}}<th>{{.}}</th>{{end}}</tr>
-{{range .Rows}}<tr><th class="l">{{.Class}}</th>{{range .Cells}}<td style="{{.Style}}">{{.N}}</td>{{end}}</tr>
-{{end}}</table>{{end}}
-{{if .PerClass}}<table>
-<tr><th class="l">class</th><th>precision</th><th>recall</th><th>specificity</th><th>f1</th><th>auc</th><th>support</th></tr>
-{{range .PerClass}}<tr><td class="l">{{.Class}}</td><td>{{.Precision}}</td><td>{{.Recall}}</td><td>{{.Specificity}}</td><td>{{.F1}}</td><td>{{.AUC}}</td><td>{{.Support}}</td></tr>
-{{end}}</table>{{end}}
-</details>
-{{end}}
+{{template "trial" .}}</details>
+{{end}}{{end}}
 </body>
 </html>
 `))

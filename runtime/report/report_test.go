@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"flag"
 	"io"
 	"math"
 	"os"
@@ -18,6 +19,30 @@ import (
 	"parak8s.dev/parak8s/runtime/report"
 	"parak8s.dev/parak8s/runtime/step"
 )
+
+var update = flag.Bool("update", false, "rewrite the golden reports in testdata")
+
+// golden compares a report with testdata/NAME, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./runtime/report -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("the report differs from %s (run go test ./runtime/report -update and review the diff)", path)
+	}
+}
 
 // trial writes a model and a metrics directory such as train and evaluate
 // leave them: quality q in (0, 1) sets how often the model is right.
@@ -147,6 +172,7 @@ func TestReport(t *testing.T) {
 		TrackingURI: "http://mlflow.example:5000/",
 	}
 	html := render(t, in, report.Options{Metric: "accuracy", Generated: time.Date(2025, 1, 2, 3, 4, 0, 0, time.UTC)})
+	golden(t, "binary.html", html)
 
 	if got, want := strings.Join(leaderboard(html), " "), "aaaaaaaaaaaa cccccccccccc bbbbbbbbbbbb dddddddddddd"; got != want {
 		t.Errorf("leaderboard order %q, want %q (best accuracy first, no metrics last)", got, want)
@@ -171,9 +197,25 @@ func TestReport(t *testing.T) {
 			t.Errorf("report contains %q", no)
 		}
 	}
-	// Training curves of a, c; ROC of a, b, c; two sweep plots.
-	if n := checkSVG(t, html); n != 7 {
-		t.Errorf("%d inline SVG plots, want 7", n)
+	// Training curves of a, c; ROC of a, b, c; two sweep plots; the
+	// parallel coordinates; the best trial's (a) training and ROC again.
+	if n := checkSVG(t, html); n != 10 {
+		t.Errorf("%d inline SVG plots, want 10", n)
+	}
+	// The best trial is marked in the leaderboard and shown open at the top,
+	// with its ROC curve and confusion matrix; all trials stay in the folded
+	// list.
+	if !strings.Contains(html, `<tr class="best">`+"\n<td>1</td>\n"+`<td class="l"><a href="#t-aaaaaaaaaaaa">`) {
+		t.Error("the best trial's leaderboard row is not highlighted")
+	}
+	best := section(html, `<section class="best" id="best">`, "</section>")
+	for _, want := range []string{`<a href="#t-aaaaaaaaaaaa"><code>aaaaaaaaaaaa</code></a>`, "ROC, pneumonia (AUC", `<table class="confusion">`} {
+		if !strings.Contains(best, want) {
+			t.Errorf("the best trial's section lacks %q", want)
+		}
+	}
+	if n := strings.Count(section(html, "<h2>Trials</h2>", "</body>"), "<details id="); n != 4 {
+		t.Errorf("%d trials in the folded list, want 4", n)
 	}
 	// The lr values span two decades: a logarithmic axis with decade ticks.
 	if !strings.Contains(html, ">0.001<") {
@@ -187,6 +229,114 @@ func TestReport(t *testing.T) {
 	}
 	if !strings.Contains(html, "lowest first") {
 		t.Error("a loss should rank lowest first")
+	}
+}
+
+// section returns the text from start up to end.
+func section(html, start, end string) string {
+	i := strings.Index(html, start)
+	if i < 0 {
+		return ""
+	}
+	j := strings.Index(html[i:], end)
+	if j < 0 {
+		return html[i:]
+	}
+	return html[i : i+j]
+}
+
+// headers returns the leaderboard's column headers.
+func headers(html string) []string {
+	head := section(section(html, `<table class="leaderboard">`, "</table>"), "<tr>", "</tr>")
+	var out []string
+	for _, m := range regexp.MustCompile(`<th[^>]*>([^<]*)</th>`).FindAllStringSubmatch(head, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+func TestLeaderboardColumns(t *testing.T) {
+	bin := []string{"normal", "pneumonia"}
+	in := report.Input{Experiment: "x", Params: []string{"training.optimizer.lr"}, Trials: []report.Trial{
+		trial(t, id('a'), bin, 0.9, 1e-4, false), trial(t, id('b'), bin, 0.6, 1e-2, false),
+	}}
+	for _, tc := range []struct{ metric, want string }{
+		// One column per metric: the ranking one first, marked, never twice.
+		{"f1_macro", "# trial f1_macro ↓ accuracy auc epochs steps/s lr status MLflow"},
+		{"f1", "# trial f1_macro ↓ accuracy auc epochs steps/s lr status MLflow"},
+		{"accuracy", "# trial accuracy ↓ f1_macro auc epochs steps/s lr status MLflow"},
+		{"recall_weighted", "# trial recall_weighted ↓ accuracy f1_macro auc epochs steps/s lr status MLflow"},
+		{"val_loss", "# trial val_loss ↑ accuracy f1_macro auc epochs steps/s lr status MLflow"},
+	} {
+		html := render(t, in, report.Options{Metric: tc.metric})
+		if got := strings.Join(headers(html), " "); got != tc.want {
+			t.Errorf("--metric %s: columns %q, want %q", tc.metric, got, tc.want)
+		}
+		if strings.Contains(html, "f1 macro") {
+			t.Errorf("--metric %s: the report names f1_macro as \"f1 macro\"", tc.metric)
+		}
+	}
+}
+
+func TestParallelCoordinates(t *testing.T) {
+	tr := func(c byte, q float64, ov ...step.Override) report.Trial {
+		x := trial(t, id(c), []string{"N", "S", "V"}, q, 0, false)
+		x.Overrides = ov
+		return x
+	}
+	lr := func(v float64) step.Override { return step.Override{Path: "training.optimizer.lr", Value: v} }
+	kind := func(v string) step.Override { return step.Override{Path: "model.kind", Value: v} }
+	drop := func(v float64) step.Override { return step.Override{Path: "model.dropout", Value: v} }
+	in := report.Input{Experiment: "pc", Params: []string{"training.optimizer.lr", "model.kind", "model.dropout"}, Trials: []report.Trial{
+		tr('a', 0.5, lr(1e-4), kind("cnn"), drop(0.1)),
+		tr('b', 0.9, lr(1e-3), kind("resnet"), drop(0.3)),
+		tr('c', 0.7, lr(1e-2), kind("cnn")), // no dropout: its line breaks there
+		{ID: id('d'), Status: "failed", Overrides: []step.Override{lr(1e-1), kind("cnn"), drop(0.5)}},
+	}}
+	html := render(t, in, report.DefaultOptions())
+	pc := section(html, `<svg class="parcoords"`, "</svg>")
+	if pc == "" {
+		t.Fatal("no parallel-coordinates plot")
+	}
+	// One axis per swept parameter and the ranking metric, in sweep order;
+	// one line per trial with a value (the failed one has none).
+	var axes []string
+	for _, m := range regexp.MustCompile(`<g class="pc-axis[^"]*" data-param="([^"]+)"`).FindAllStringSubmatch(pc, -1) {
+		axes = append(axes, m[1])
+	}
+	if got, want := strings.Join(axes, " "), "training.optimizer.lr model.kind model.dropout f1_macro"; got != want {
+		t.Errorf("axes %q, want %q", got, want)
+	}
+	if !strings.Contains(pc, `data-axes="4" data-lines="3"`) {
+		t.Errorf("parallel coordinates: %.200s", pc)
+	}
+	// The best trial is drawn last, in red, linked to its details, with
+	// its values as a tooltip.
+	lines := regexp.MustCompile(`<a href="#t-([0-9a-f]+)" class="([^"]+)"`).FindAllStringSubmatch(pc, -1)
+	if len(lines) != 3 || lines[2][1] != "bbbbbbbbbbbb" || lines[2][2] != "pc-line pc-best" {
+		t.Errorf("lines %v: want 3, the best (b) last", lines)
+	}
+	if !strings.Contains(pc, "<title>bbbbbbbbbbbb · lr=0.001 · kind=&#34;resnet&#34; · dropout=0.3 · f1_macro=") {
+		t.Error("the best line's tooltip does not list its values")
+	}
+	// lr spans three decades: a log axis; kind is categorical.
+	for _, want := range []string{">0.001</text>", ">&#34;cnn&#34;</text>", ">&#34;resnet&#34;</text>"} {
+		if !strings.Contains(pc, want) {
+			t.Errorf("parallel coordinates lack the tick %s", want)
+		}
+	}
+	// Trial c has no dropout: a solid line to kind, a dashed one from there
+	// to the metric.
+	c := section(pc, `<a href="#t-cccccccccccc"`, "</a>")
+	if n, d := strings.Count(c, "<polyline"), strings.Count(c, "stroke-dasharray"); n != 2 || d != 1 {
+		t.Errorf("trial c without dropout is drawn as %d polylines, %d dashed; want 2, 1", n, d)
+	}
+	checkSVG(t, html)
+
+	// No swept parameters: no plot.
+	in.Params = nil
+	if html := render(t, in, report.DefaultOptions()); strings.Contains(html, `<svg class="parcoords"`) {
+		t.Error("a report without swept parameters has parallel coordinates")
 	}
 }
 
