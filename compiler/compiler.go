@@ -83,7 +83,11 @@ func Compile(path string, opts Options) ([]Result, error) {
 // override applies sets to the experiment of s and checks the result against
 // the schema, as a spec of its own that exists only in memory.
 func override(s *spec.Spec, sets []step.Override) (*spec.Spec, error) {
-	m, err := step.Apply(s.Resolved, sets)
+	base := step.Clone(s.Resolved).(map[string]any)
+	for _, o := range sets {
+		addPath(base, o.Path)
+	}
+	m, err := step.Apply(base, sets)
 	if err != nil {
 		return nil, fmt.Errorf("applying --set to %s: %w", s.Experiment.Name, err)
 	}
@@ -106,4 +110,26 @@ func override(s *spec.Spec, sets []step.Override) (*spec.Spec, error) {
 		return nil, fmt.Errorf("applying --set to %s: %s", s.Experiment.Name, strings.Join(msgs, "; "))
 	}
 	return changed[0], nil
+}
+
+// addPath creates the objects a dotted path needs that the spec leaves out
+// (`--set registry.repository=…` on a spec without a registry block), its
+// last field null until the override sets it. The schema then judges the
+// field like a written one: a misspelt name is refused as unknown.
+func addPath(m map[string]any, path string) {
+	parts := strings.Split(path, ".")
+	for _, p := range parts[:len(parts)-1] {
+		next, ok := m[p].(map[string]any)
+		if !ok {
+			if _, exists := m[p]; exists {
+				return // not an object: Apply says so
+			}
+			next = map[string]any{}
+			m[p] = next
+		}
+		m = next
+	}
+	if _, ok := m[parts[len(parts)-1]]; !ok {
+		m[parts[len(parts)-1]] = nil
+	}
 }
