@@ -26,7 +26,8 @@ type entry struct {
 	uid, gid int
 	dir      bool
 	src      string // host file to copy, or
-	data     []byte // the contents
+	data     []byte // the contents, or
+	link     string // the target of a symbolic link
 }
 
 // layer is a set of entries written as one deterministic tar stream:
@@ -64,6 +65,13 @@ func (l *layer) write(w io.Writer) error {
 		}
 		if e.dir {
 			h.Typeflag, h.Name = tar.TypeDir, h.Name+"/"
+			if err := tw.WriteHeader(h); err != nil {
+				return err
+			}
+			continue
+		}
+		if e.link != "" {
+			h.Typeflag, h.Linkname = tar.TypeSymlink, e.link
 			if err := tw.WriteHeader(h); err != nil {
 				return err
 			}

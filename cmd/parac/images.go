@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"parak8s.dev/parak8s/images"
@@ -16,7 +18,7 @@ func imagesCmd(stdout io.Writer) *cobra.Command {
 		Use:   "images",
 		Short: "Build the step images (no Docker needed)",
 	}
-	cmd.AddCommand(imagesBuildCmd(stdout), imagesServerCmd(stdout))
+	cmd.AddCommand(imagesBuildCmd(stdout), imagesServerCmd(stdout), imagesRootfsCmd(stdout))
 	return cmd
 }
 
@@ -132,32 +134,14 @@ last line printed is the image digest.`,
 				}
 				o.Files[dst] = src
 			}
+			if dir == "" && push == "" {
+				return usageError{fmt.Errorf("give --layout DIR, --push REPO or both")}
+			}
 			img, err := images.BuildServer(o)
 			if err != nil {
 				return err
 			}
-			if dir == "" && push == "" {
-				return usageError{fmt.Errorf("give --layout DIR, --push REPO or both")}
-			}
-			if dir != "" {
-				if err := images.WriteLayout(dir, tag, img); err != nil {
-					return err
-				}
-				fmt.Fprintf(stdout, "wrote %s (%s)\n", dir, tag)
-			}
-			if push != "" {
-				pinned, err := images.Push(cmd.Context(), push+":"+tag, img)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(stdout, "pushed %s:%s\n%s\n", push, tag, pinned)
-			}
-			d, err := img.Digest()
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(stdout, d)
-			return nil
+			return writeImage(cmd.Context(), stdout, img, dir, push, tag)
 		},
 	}
 	f := cmd.Flags()
@@ -172,4 +156,67 @@ last line printed is the image digest.`,
 	f.StringVar(&o.Version, "image-version", "", "the org.opencontainers.image.version label")
 	_ = cmd.MarkFlagRequired("binary")
 	return cmd
+}
+
+func imagesRootfsCmd(stdout io.Writer) *cobra.Command {
+	var o images.RootfsOptions
+	var dir, tag, push string
+	cmd := &cobra.Command{
+		Use:   "rootfs --rootfs DIR [--layout DIR] [--push REPO] [--tag TAG] [-- CMD...]",
+		Short: "Pack a root file system (e.g. Debian packages unpacked by mmdebstrap) into a one-layer image",
+		Long: `Rootfs packs the directory tree --rootfs into a one-layer image, without a
+Docker daemon: files, directories and symbolic links with their modes, owned
+by root except the --dir directories (owned by --user), fixed times, so the
+same tree gives the same digest. CMD becomes the image's command. The test
+cluster builds the platform's PostgreSQL and MLflow images this way
+(scripts/cluster/platform-images.sh); the last line printed is the digest.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dir == "" && push == "" {
+				return usageError{fmt.Errorf("give --layout DIR, --push REPO or both")}
+			}
+			o.Cmd = args
+			img, err := images.BuildRootfs(o)
+			if err != nil {
+				return err
+			}
+			return writeImage(cmd.Context(), stdout, img, dir, push, tag)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Dir, "rootfs", "", "the root file system `DIR` to pack")
+	f.StringVar(&o.Name, "name", "", "what the image is (the org.opencontainers.image.title label)")
+	f.StringVar(&o.User, "user", "", "the `UID[:GID]` it runs as (default 65532:65532)")
+	f.StringSliceVar(&o.Dirs, "dir", nil, "a `DIR` the server writes, made owned by its user (repeatable)")
+	f.StringArrayVar(&o.Env, "env", nil, "a `KEY=VALUE` of the image's environment (repeatable)")
+	f.StringSliceVar(&o.Exclude, "exclude", nil, "leave out the image `PATH` and all under it (repeatable)")
+	f.StringVar(&dir, "layout", "", "write the image into the OCI layout `DIR`")
+	f.StringVar(&push, "push", "", "push the image to the repository `REPO` (credentials from the Docker config)")
+	f.StringVar(&tag, "tag", "latest", "the image's tag (its name in the layout)")
+	f.StringVar(&o.Version, "image-version", "", "the org.opencontainers.image.version label")
+	_ = cmd.MarkFlagRequired("rootfs")
+	return cmd
+}
+
+// writeImage writes img to the layout dir and/or pushes it to push:tag, then
+// prints its digest as the last line.
+func writeImage(ctx context.Context, stdout io.Writer, img v1.Image, dir, push, tag string) error {
+	if dir != "" {
+		if err := images.WriteLayout(dir, tag, img); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s (%s)\n", dir, tag)
+	}
+	if push != "" {
+		pinned, err := images.Push(ctx, push+":"+tag, img)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "pushed %s:%s\n%s\n", push, tag, pinned)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, d)
+	return err
 }
