@@ -19,6 +19,7 @@ var variants = []string{
 	`data: source: kind: "images"`,
 	`model: kind: "deepcnn1d"`,
 	`model: kind: "resnet"`,
+	`model: kind: "efficientnet"`,
 	`data: split: by: "record"`,
 	`data: split: by: "folder"`,
 	`sweep: mode: "list"`,

@@ -162,9 +162,10 @@ type Model struct {
 	Pretrained string   `json:"pretrained,omitempty"`
 	Frozen     []string `json:"frozen"`
 	// AdaptBatchNorm is 0 when unset.
-	AdaptBatchNorm float64    `json:"adaptBatchNorm,omitempty"`
-	DeepCNN1D      *DeepCNN1D `json:"deepcnn1d,omitempty"`
-	ResNet         *ResNet    `json:"resnet,omitempty"`
+	AdaptBatchNorm float64       `json:"adaptBatchNorm,omitempty"`
+	DeepCNN1D      *DeepCNN1D    `json:"deepcnn1d,omitempty"`
+	ResNet         *ResNet       `json:"resnet,omitempty"`
+	EfficientNet   *EfficientNet `json:"efficientnet,omitempty"`
 }
 
 // DeepCNN1D mirrors #DeepCNN1D.
@@ -190,6 +191,11 @@ type ResNet struct {
 	Depth int    `json:"depth"`
 	Width int    `json:"width"`
 	Stem  string `json:"stem"`
+}
+
+// EfficientNet mirrors #EfficientNet.
+type EfficientNet struct {
+	Variant string `json:"variant"`
 }
 
 // Training mirrors #Training.

@@ -2,8 +2,11 @@
 // github.com/sugarme/gotch: deepcnn1d (a deep 1-D CNN for heartbeats, with
 // optional RR-interval features joined before the classifier, and optionally
 // a second classifier on the RR features alone whose log-probabilities are
-// mixed with the CNN's by rrExpert.weight) and resnet (ResNet-18/34 for images, torchvision
-// parameter names, configurable input channels, stem and width). A Net takes
+// mixed with the CNN's by rrExpert.weight), resnet (ResNet-18/34 for images, torchvision
+// parameter names, configurable input channels, stem and width) and efficientnet
+// (EfficientNet-Lite0 for images, with the parameter names, TensorFlow "same" padding,
+// ReLU6 and batch-norm epsilon of the ImageNet checkpoint that scripts/pretrained.sh
+// converts, so that it loads exactly). A Net takes
 // flat samples as the data loaders make them ([batch, sample size]) and
 // returns logits; Net.Loss is the training loss (one cross entropy per
 // classifier, summed).

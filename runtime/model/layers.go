@@ -54,6 +54,17 @@ func batchNorm(p *nn.Path, dim int64, twoD bool) *nn.BatchNorm {
 	return nn.BatchNorm1D(p, dim, cfg)
 }
 
+// batchNormEps is a 2-D batch norm with the given epsilon (batchNorm uses
+// PyTorch's 1e-5).
+func batchNormEps(p *nn.Path, dim int64, eps float64) *nn.BatchNorm {
+	cfg := nn.DefaultBatchNormConfig()
+	cfg.Momentum = bnMomentum
+	cfg.Eps = eps
+	cfg.WsInit = nn.NewConstInit(1)
+	cfg.BsInit = nn.NewConstInit(0)
+	return nn.BatchNorm2D(p, dim, cfg)
+}
+
 func linear(p *nn.Path, in, out int64) *nn.Linear {
 	cfg := nn.DefaultLinearConfig()
 	cfg.WsInit = uniformFanIn(in)

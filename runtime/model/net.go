@@ -19,7 +19,7 @@ type Spec struct {
 	// Classes is the number of outputs.
 	Classes int
 	// Input is the shape of one sample ([channels, length] for deepcnn1d,
-	// [channels, height, width] for resnet); Features is the number of
+	// [channels, height, width] for resnet and efficientnet); Features is the number of
 	// extra values after it (RR intervals, deepcnn1d only).
 	Input    []int
 	Features int
@@ -69,8 +69,10 @@ func New(spec Spec) (*Net, error) {
 		n.body, n.groups, err = newDeepCNN1D(vs.Root(), spec)
 	case "resnet":
 		n.body, n.groups, err = newResNet(vs.Root(), spec)
+	case "efficientnet":
+		n.body, n.groups, err = newEfficientNet(vs.Root(), spec)
 	default:
-		err = fmt.Errorf("model.kind %q is not one of deepcnn1d, resnet", spec.Model.Kind)
+		err = fmt.Errorf("model.kind %q is not one of deepcnn1d, resnet, efficientnet", spec.Model.Kind)
 	}
 	if err != nil {
 		vs.Destroy()
