@@ -94,6 +94,7 @@ are several). The default output is WORKDIR/EXPERIMENT/report.html.`,
 	cmd.Flags().StringVar(&workdir, "workdir", workdir, "the work `DIR` parac run wrote")
 	cmd.Flags().StringVar(&ropts.Metric, "metric", ropts.Metric, "rank trials by `NAME`: "+strings.Join(report.Metrics(), ", ")+", or val_ and a training metric")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the report to `FILE` (- for stdout)")
+	cmd.Flags().IntVar(&ropts.Details, "details", report.DefaultDetails, "show the curves, ROC and confusion matrix of the best `N` trials (-1: all)")
 	return cmd
 }
 

@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,6 +73,7 @@ type Options struct {
 
 // Browser is one headless browser with one tab.
 type Browser struct {
+	profile string
 	ctx     context.Context
 	cancel  func()
 	timeout time.Duration
@@ -102,7 +106,7 @@ func Start(path string, opts Options) (*Browser, error) {
 		chromedp.Flag("disable-dev-shm-usage", true),
 	)
 	ctx, cancelCtx := chromedp.NewContext(alloc)
-	b := &Browser{ctx: ctx, timeout: opts.Timeout, cancel: func() {
+	b := &Browser{profile: profile, ctx: ctx, timeout: opts.Timeout, cancel: func() {
 		cancelCtx()
 		cancelAlloc()
 		os.RemoveAll(profile)
@@ -199,4 +203,41 @@ func (b *Browser) Screenshot(path string) error {
 		return fmt.Errorf("saving the screenshot: %w", err)
 	}
 	return nil
+}
+
+// CPU returns the processor time the browser's processes have used so far
+// (user and system, of those still running), read from /proc: unlike the
+// wall time Open returns, it does not grow when other programs load the
+// machine. Zero where /proc cannot be read.
+func (b *Browser) CPU() time.Duration {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var ticks int64
+	for _, e := range ents {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !bytes.Contains(cmd, []byte("--user-data-dir="+b.profile)) {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// Fields after the command's closing parenthesis: utime and stime
+		// are the 12th and 13th (fields 14 and 15 of proc(5)).
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		for _, v := range f[11:13] {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			ticks += n
+		}
+	}
+	// USER_HZ is 100 on every Linux this runs on.
+	return time.Duration(ticks) * (time.Second / 100)
 }

@@ -27,6 +27,8 @@ type page struct {
 	Best   *detail
 	Trials []detail
 	Ranked int
+	// Omitted counts the trials left out of Trials (Options.Details).
+	Omitted int
 }
 
 type row struct {
@@ -38,6 +40,7 @@ type row struct {
 	Swept                   []string
 	Status, RunID, RunURL   string
 	HasMetrics, HasProblems bool
+	HasDetails              bool
 }
 
 type detail struct {
@@ -125,12 +128,17 @@ func build(in Input, ts []loaded, opts Options) (page, error) {
 			}
 		}
 		r.Swept = swept(in.Params, t.Overrides)
-		p.Rows = append(p.Rows, r)
-		d := detailOf(t)
 		if r.Best {
+			d := detailOf(t)
 			p.Best = &d
 		}
-		p.Trials = append(p.Trials, d)
+		if opts.Details < 0 || len(p.Trials) < opts.Details {
+			r.HasDetails = true
+			p.Trials = append(p.Trials, detailOf(t))
+		} else {
+			p.Omitted++
+		}
+		p.Rows = append(p.Rows, r)
 	}
 	p.Ranked = rank
 	p.Parallel = parallel(in.Params, ts, p.Metric)
@@ -357,12 +365,12 @@ code { font-size: 90%; }
 {{range .Problems}}<p class="bad">{{.}}</p>{{end}}
 <div class="plots">
 {{if .Summary}}<table>{{range .Summary}}<tr><th class="l">{{.Key}}</th><td>{{.Value}}</td></tr>{{end}}</table>{{end}}
-{{if .ROC}}<div class="roc">{{.ROC}}</div>{{else if .ROCPNG}}<div class="roc"><img alt="ROC curves" src="{{.ROCPNG}}"></div>{{end}}
+{{if .ROC}}<div class="roc">{{.ROC}}</div>{{else if .ROCPNG}}<div class="roc"><img loading="lazy" alt="ROC curves" src="{{.ROCPNG}}"></div>{{end}}
 {{with .Confusion}}<table class="confusion">
 <tr><th class="l">true \ predicted</th>{{range .Classes}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr><th class="l">{{.Class}}</th>{{range .Cells}}<td style="{{.Style}}">{{.N}}</td>{{end}}</tr>
-{{end}}</table>{{else}}{{if .ConfusionPNG}}<div class="confusion"><img alt="confusion matrix" src="{{.ConfusionPNG}}"></div>{{end}}{{end}}
-{{if .Training}}<div class="training">{{.Training}}</div>{{else if .TrainingPNG}}<div class="training"><img alt="training curves" src="{{.TrainingPNG}}"></div>{{end}}
+{{end}}</table>{{else}}{{if .ConfusionPNG}}<div class="confusion"><img loading="lazy" alt="confusion matrix" src="{{.ConfusionPNG}}"></div>{{end}}{{end}}
+{{if .Training}}<div class="training">{{.Training}}</div>{{else if .TrainingPNG}}<div class="training"><img loading="lazy" alt="training curves" src="{{.TrainingPNG}}"></div>{{end}}
 </div>
 {{if .PerClass}}<table>
 <tr><th class="l">class</th><th>precision</th><th>recall</th><th>specificity</th><th>f1</th><th>auc</th><th>support</th></tr>
@@ -383,7 +391,7 @@ code { font-size: 90%; }
 <tr><th>#</th><th class="l">trial</th>{{range $i, $c := .Columns}}<th{{if not $i}} class="rank" title="ranking metric"{{end}}>{{$c}}{{if not $i}} {{if $.Lower}}↑{{else}}↓{{end}}{{end}}</th>{{end}}<th>epochs</th><th>steps/s</th>{{range .Params}}<th class="l">{{.}}</th>{{end}}<th class="l">status</th><th class="l">MLflow</th></tr>
 {{range .Rows}}<tr{{if .Best}} class="best"{{end}}>
 <td>{{if .Rank}}{{.Rank}}{{end}}</td>
-<td class="l"><a href="#t-{{.Short}}"><code>{{.Short}}</code></a>{{if .Best}} <span class="tag">best</span>{{end}}</td>
+<td class="l">{{if .HasDetails}}<a href="#t-{{.Short}}"><code>{{.Short}}</code></a>{{else}}<code title="{{.ID}}">{{.Short}}</code>{{end}}{{if .Best}} <span class="tag">best</span>{{end}}</td>
 {{range $i, $v := .Values}}<td>{{if not $i}}<b>{{$v}}</b>{{else}}{{$v}}{{end}}</td>{{end}}<td>{{.Epochs}}</td><td>{{.StepsPerSecond}}</td>
 {{range .Swept}}<td class="l"><code>{{.}}</code></td>{{end}}
 <td class="l{{if .HasProblems}} bad{{end}}">{{.Status}}{{if not .HasMetrics}} <span class="muted">(no metrics)</span>{{end}}</td>
@@ -396,6 +404,7 @@ code { font-size: 90%; }
 <summary><code>{{.Short}}</code> {{.Label}} <span class="muted">{{.Status}}</span></summary>
 {{template "trial" .}}</details>
 {{end}}{{end}}
+{{if .Omitted}}<p class="muted">{{.Omitted}} more trials are in the leaderboard and the sweep plots without their details (parac report --details).</p>{{end}}
 </body>
 </html>
 `))

@@ -58,7 +58,17 @@ type Options struct {
 	Metric string
 	// Generated is the time printed in the report (zero: none).
 	Generated time.Time
+	// Details is how many trials, best first, get their curves, ROC,
+	// confusion matrix and per-class table in the report (0: DefaultDetails;
+	// negative: all). The others keep their leaderboard row and their line
+	// in the sweep plots: a report of a 1,000-trial sweep stays a few MB
+	// and opens in a second.
+	Details int
 }
+
+// DefaultDetails is the number of trials shown in detail when Options.Details
+// is 0.
+const DefaultDetails = 100
 
 // DefaultOptions ranks trials by the macro-averaged F1 score.
 func DefaultOptions() Options { return Options{Metric: "f1_macro"} }
@@ -231,6 +241,9 @@ func rank(ts []loaded, metric string) {
 func Write(w io.Writer, in Input, opts Options) error {
 	if opts.Metric == "" {
 		opts.Metric = DefaultOptions().Metric
+	}
+	if opts.Details == 0 {
+		opts.Details = DefaultDetails
 	}
 	if err := CheckMetric(opts.Metric); err != nil {
 		return fmt.Errorf("writing the report: %w", err)

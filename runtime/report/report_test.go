@@ -278,6 +278,48 @@ func TestLeaderboardColumns(t *testing.T) {
 	}
 }
 
+func TestDetails(t *testing.T) {
+	bin := []string{"normal", "pneumonia"}
+	in := report.Input{Experiment: "x", Trials: []report.Trial{
+		trial(t, id('a'), bin, 0.6, 1e-4, false), trial(t, id('b'), bin, 0.9, 1e-2, false), trial(t, id('c'), bin, 0.7, 1e-3, false),
+	}}
+	for _, tc := range []struct {
+		details int
+		folded  string
+		omitted string
+	}{
+		{0, "b c a", ""},
+		{-1, "b c a", ""},
+		{2, "b c", "1 more trials are in the leaderboard"},
+		{1, "b", "2 more trials are in the leaderboard"},
+	} {
+		html := render(t, in, report.Options{Details: tc.details})
+		var folded []string
+		for _, m := range regexp.MustCompile(`<details id="t-(.)`).FindAllStringSubmatch(html, -1) {
+			folded = append(folded, m[1])
+		}
+		if got := strings.Join(folded, " "); got != tc.folded {
+			t.Errorf("Details %d: trials %q shown in detail, want %q", tc.details, got, tc.folded)
+		}
+		if tc.omitted != "" && !strings.Contains(html, tc.omitted) {
+			t.Errorf("Details %d: no note %q", tc.details, tc.omitted)
+		}
+		// Every leaderboard row links to details that exist.
+		for _, short := range leaderboard(html) {
+			if !strings.Contains(html, `<details id="t-`+short+`"`) {
+				t.Errorf("Details %d: the leaderboard links to #t-%s, which is not in the report", tc.details, short)
+			}
+		}
+		if n := len(leaderboard(html)); n != len(folded) {
+			t.Errorf("Details %d: %d leaderboard links for %d trials in detail", tc.details, n, len(folded))
+		}
+		// The best trial is always shown open.
+		if !strings.Contains(html, `<section class="best" id="best">`) {
+			t.Errorf("Details %d: no best trial section", tc.details)
+		}
+	}
+}
+
 func TestParallelCoordinates(t *testing.T) {
 	tr := func(c byte, q float64, ov ...step.Override) report.Trial {
 		x := trial(t, id(c), []string{"N", "S", "V"}, q, 0, false)
