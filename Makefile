@@ -10,7 +10,7 @@ CGO_ENV = $(shell scripts/cgo-env.sh --make)
 # clone sits next to shared/), like the tests' internal/testenv; override to point elsewhere.
 DATA  ?= $(shell d="$(CURDIR)"; while [ "$$d" != / ]; do d=$$(dirname "$$d"); [ -d "$$d/shared/data" ] && { echo "$$d/shared/data"; break; }; done)
 
-.PHONY: help build images parac train-ecg cv-ecg train-pneumonia demo test test-short integration fuzz bench bench-train golden lint libtorch clean cluster-up cluster-down e2e
+.PHONY: help build images parac train-ecg cv-ecg train-pneumonia demo test test-short integration fuzz bench bench-train golden lint libtorch chromium clean cluster-up cluster-down e2e
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -71,7 +71,7 @@ demo: build ## run a real 4-trial ECG sweep with parac run (about a minute on 2 
 	$(BIN)/parac report --workdir .parak8s --experiment ecg-demo -o out/demo/report.html; \
 	echo "$(abspath out/demo/report.html)"
 
-test: libtorch ## run every test (starts PostgreSQL, MLflow and a registry for the packages that need them)
+test: libtorch chromium ## run every test (starts PostgreSQL, MLflow and a registry for the packages that need them)
 	$(CGO_ENV) $(GO) vet ./...
 	@test -z "$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*'))" || { gofmt -l $$(find . -name '*.go' -not -path './.git/*'); echo 'gofmt needed'; exit 1; }
 	$(CGO_ENV) $(GO) test -count=1 -timeout 40m ./...
@@ -143,6 +143,11 @@ golden: ## regenerate the examples' golden workflows (review the diff)
 
 libtorch: ## install libtorch 2.1.2 (CPU) for the gotch packages into ~/.cache/parak8s
 	scripts/libtorch.sh
+
+# chromium: Debian's headless Chromium for the browser tests (internal/browser); without root or
+# apt-get they skip, except in CI. The .deb files are cached in $PARAK8S_CACHE/apt.
+chromium: ## install Debian's chromium for the browser tests when missing (packages cached in ~/.cache/parak8s/apt)
+	@scripts/chromium.sh >/dev/null
 
 clean: ## remove build outputs
 	rm -rf $(BIN) out .parak8s
