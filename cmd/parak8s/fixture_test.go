@@ -30,6 +30,8 @@ type fxModel struct {
 	Config     map[string]any // config.json (nil: {})
 	Epochs     int            // epochs of history
 	Weights    int            // bytes of weights.safetensors
+	Created    time.Time      // the model's creation (zero: fxCreated)
+	Scale      float64        // multiplies the losses of the history (0: 1)
 }
 
 // fxWriteModel writes a model directory: model.json, config.json,
@@ -39,10 +41,18 @@ func fxWriteModel(dir string, m fxModel) error {
 		return err
 	}
 	h := bundle.History{}
+	scale := m.Scale
+	if scale == 0 {
+		scale = 1
+	}
+	created := m.Created
+	if created.IsZero() {
+		created = fxCreated()
+	}
 	for i := 1; i <= m.Epochs; i++ {
 		f := float64(i)
 		h.Epochs = append(h.Epochs, bundle.Epoch{
-			Epoch: i, Steps: int64(100 * i), LR: 1e-3 / f, TrainLoss: 1.0 / f, ValLoss: 1.2/f + 0.05,
+			Epoch: i, Steps: int64(100 * i), LR: 1e-3 / f, TrainLoss: scale / f, ValLoss: scale*1.2/f + 0.05,
 			Val:     map[string]float64{"loss": 1.2/f + 0.05, "accuracy": 0.6 + 0.1*f, "f1": 0.55 + 0.1*f, "auc": 0.7 + 0.05*f},
 			Seconds: 1.5 + f/4,
 		})
@@ -52,7 +62,7 @@ func fxWriteModel(dir string, m fxModel) error {
 		Format: bundle.Format, Trial: m.Trial, Experiment: m.Experiment, Kind: "deepcnn1d",
 		Classes: m.Classes, Input: []int{1, 187}, Features: 4, DataKey: strings.Repeat("d", 64), Dataset: "unpinned:/data/mitdb",
 		Seed: 7, Epochs: m.Epochs, BestEpoch: best, Monitor: "f1", Steps: int64(100 * m.Epochs), StepsPerSecond: 40,
-		Threads: 1, Libtorch: "2.1.2", Created: fxCreated(),
+		Threads: 1, Libtorch: "2.1.2", Created: created,
 	}
 	if best > 0 {
 		man.Val = h.Epochs[best-1].Val

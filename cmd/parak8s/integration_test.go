@@ -27,6 +27,7 @@ import (
 	"parak8s.dev/parak8s/compiler"
 	"parak8s.dev/parak8s/internal/testenv"
 	"parak8s.dev/parak8s/runtime/bundle"
+	"parak8s.dev/parak8s/runtime/eval"
 	"parak8s.dev/parak8s/runtime/publish"
 	"parak8s.dev/parak8s/runtime/results"
 	"parak8s.dev/parak8s/runtime/step"
@@ -161,6 +162,17 @@ type chainTrial struct {
 
 func newChain(t *testing.T, srv testServers) *chain {
 	t.Helper()
+	var ins []eval.Input
+	for _, name := range []string{"good", "poor", "good"} {
+		in, _ := fxNamed(name)
+		ins = append(ins, in)
+	}
+	return newChainOf(t, srv, ins)
+}
+
+// newChainOf is newChain with one trial per evaluation input.
+func newChainOf(t *testing.T, srv testServers, inputs []eval.Input) *chain {
+	t.Helper()
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -182,8 +194,8 @@ func newChain(t *testing.T, srv testServers) *chain {
 		t.Fatal(err)
 	}
 	c.repo = srv.registry + "/parak8s-it/" + c.name + "/ecg"
-	for i, metrics := range []string{"good", "poor", "good"} {
-		pt := p.Trials[i*7]
+	for i, in := range inputs {
+		pt := p.Trials[i*7%len(p.Trials)]
 		r, err := step.Resolve(c.experiment, pt.Overrides, c.image, schema.TrialRoots())
 		if err != nil {
 			t.Fatal(err)
@@ -201,7 +213,6 @@ func newChain(t *testing.T, srv testServers) *chain {
 			t.Fatal(err)
 		}
 		ct.metrics = filepath.Join(dir, fmt.Sprintf("metrics-%d", i))
-		in, _ := fxNamed(metrics)
 		if _, err := fxWriteMetrics(ct.metrics, in); err != nil {
 			t.Fatal(err)
 		}
@@ -224,7 +235,7 @@ func (c *chain) args(k step.Kind, tr chainTrial, extra ...string) []string {
 }
 
 // env sets what the compiled workflow gives a step (tracking for track and
-// publish, the registry for publish, the DSN for record), and only that.
+// publish, the registry for publish and record, the DSN for record), and only that.
 func (c *chain) env(t *testing.T, srv testServers, k step.Kind, mlflow string) {
 	t.Helper()
 	kv := map[string]string{}
@@ -241,6 +252,7 @@ func (c *chain) env(t *testing.T, srv testServers, k step.Kind, mlflow string) {
 	}
 	if k == step.Record {
 		kv[step.EnvDatabaseURL] = srv.database
+		kv[step.EnvRegistry] = c.repo
 	}
 	setStepEnv(t, kv)
 }
@@ -721,21 +733,12 @@ func checkRecord(t *testing.T, c *chain, tr chainTrial, rec results.TrialRecord,
 		t.Errorf("%d per-epoch metric rows, want %d", perEpoch, wantEpoch)
 	}
 	if digest != "" {
-		if len(rec.Artifacts) != 1 || rec.Artifacts[0] != (results.Artifact{Kind: "model", Ref: digest, Digest: digest}) {
+		if len(rec.Artifacts) != 1 || rec.Artifacts[0] != (results.Artifact{Kind: "model", Ref: c.repo + "@" + digest, Digest: digest}) {
 			t.Errorf("artifacts %+v", rec.Artifacts)
 		}
 	} else if len(rec.Artifacts) != 0 {
 		t.Errorf("artifacts %+v, want none", rec.Artifacts)
 	}
-}
-
-func tagValue(tags []tracking.Tag, key string) string {
-	for _, t := range tags {
-		if t.Key == key {
-			return t.Value
-		}
-	}
-	return ""
 }
 
 func headDigest(ctx context.Context, t *testing.T, ref string) string {

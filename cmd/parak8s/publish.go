@@ -40,10 +40,14 @@ OUT/model-digest (and prints repo@digest). The same trial always gives the same
 digest, so a rerun pushes nothing new.
 
 When the push condition PARAK8S_PUSH_WHEN holds (e.g. "val_auc >= 0.95"; none: always)
-the artifact is also tagged with the experiment's name and with PARAK8S_PUSH_ALIAS,
-and, when PARAK8S_REGISTERED_MODEL and MLFLOW_TRACKING_URI are set and --run-id is an
-MLflow run, the run's model/ artifacts become a version of that registered model
-(reused on a rerun) and the alias points at it.
+the artifact is annotated with its value of the ranking metric (the condition's
+metric, higher is better for >= and >, lower for <= and <; val_f1 without a
+condition) and, when PARAK8S_REGISTERED_MODEL and MLFLOW_TRACKING_URI are set and
+--run-id is an MLflow run, the run's model/ artifacts become a version of that
+registered model (reused on a rerun; a retrained trial's older version is deleted).
+Then the experiment's name tag, the PARAK8S_PUSH_ALIAS tag and the registered model's
+alias are pointed at the best model in the repository that met the condition (ties:
+the smaller trial id), whichever trial published last.
 
 The condition's metric is <split>_<name> as track logs it: val_accuracy, val_auc,
 val_precision, val_recall, val_f1 (two classes: of the positive class; more: the
@@ -104,15 +108,13 @@ func publishModel(ctx context.Context, e *env, t trial, modelDir, metricsDir, ru
 	}
 	alias := os.Getenv(step.EnvPushAlias)
 	var tags []string
-	if holds {
-		for _, tag := range []string{t.Exp.Name, alias} {
-			switch {
-			case tag == "" || slices.Contains(tags, tag):
-			case !publish.ValidTag(tag):
-				e.log.Warn("not a valid OCI tag; the artifact is not tagged with it", "tag", tag)
-			default:
-				tags = append(tags, tag)
-			}
+	for _, tag := range []string{t.Exp.Name, alias} {
+		switch {
+		case tag == "" || slices.Contains(tags, tag):
+		case !publish.ValidTag(tag):
+			e.log.Warn("not a valid OCI tag; the artifact is not tagged with it", "tag", tag)
+		default:
+			tags = append(tags, tag)
 		}
 	}
 	final, _ := o.final()
@@ -123,7 +125,16 @@ func publishModel(ctx context.Context, e *env, t trial, modelDir, metricsDir, ru
 		Metrics:    final,
 		Dataset:    t.Dataset,
 		Image:      t.Image,
-		Tags:       tags,
+	}
+	rk := rankingOf(cond, o.Split)
+	if holds {
+		values, _ := o.conditionMetrics()
+		if v, ok := values[rk.Metric]; ok {
+			rk.Value = v
+			m.Rank = &rk
+		} else {
+			e.log.Warn("the ranking metric is undefined; the model cannot hold the moving tags", "metric", rk.Metric)
+		}
 	}
 	if !strings.HasPrefix(runID, localRunPrefix) {
 		m.MLflowRun = runID
@@ -142,13 +153,135 @@ func publishModel(ctx context.Context, e *env, t trial, modelDir, metricsDir, ru
 		return err
 	}
 	e.log.Info("pushed", "ref", res.Ref, "tags", strings.Join(res.Tags, ","), "condition", cond.String(), "holds", holds, "because", why)
+	registered := ""
 	if holds {
-		if err := registerModel(ctx, e, t, runID, alias, res); err != nil {
+		if registered, err = registerModel(ctx, e, t, runID, res); err != nil {
 			return err
 		}
 	}
+	if err := crown(ctx, e, t, repo, rk, tags, registered, alias); err != nil {
+		return err
+	}
 	fmt.Fprintln(e.stdout, res.Ref)
 	return nil
+}
+
+// rankingOf is the experiment's ranking metric: the push condition's metric
+// (higher is better for >= and >, lower for <= and <; for == and without a
+// condition, lower for losses), <split>_f1 without a condition.
+func rankingOf(c step.Condition, split string) publish.Rank {
+	r := publish.Rank{Metric: c.Metric}
+	if r.Metric == "" {
+		r.Metric = split + "_f1"
+	}
+	switch c.Op {
+	case ">=", ">":
+		r.Higher = true
+	case "<=", "<":
+		r.Higher = false
+	default:
+		r.Higher = !strings.Contains(r.Metric, "loss")
+	}
+	return r
+}
+
+// maxCrownRounds bounds how often crown re-reads after moving something.
+const maxCrownRounds = 5
+
+// crown points the moving OCI tags and the registered model's alias at the
+// best model of the experiment in the repository: the one ranking highest
+// on the ranking metric among those that met the push condition, ties to
+// the smaller trial id. It reads every candidate rather than comparing with
+// the current holder, and reads again after each change until a round
+// changes nothing: whatever order concurrent publishes (or a later sync,
+// or a forced rerun of a worse trial) run in, the last one to move
+// something sees every model pushed before it and leaves the best.
+func crown(ctx context.Context, e *env, t trial, repo string, rk publish.Rank, tags []string, model, alias string) error {
+	fail := func(err error) error {
+		err = fmt.Errorf("pointing %s at the best model of %s: %w", strings.Join(append(slices.Clone(tags), alias), ", "), t.Exp.Name, err)
+		if registryUnreachable(err) || tracking.IsTransient(err) {
+			return transientError{err}
+		}
+		return err
+	}
+	var ml *tracking.Client
+	if model != "" && alias != "" {
+		c, err := tracking.NewFromEnv(tracking.DefaultOptions())
+		if err != nil {
+			return err
+		}
+		ml = c
+	}
+	opts := publish.DefaultOptions()
+	for round := 1; round <= maxCrownRounds; round++ {
+		cands, err := publish.Candidates(ctx, repo, t.Exp.Name, rk.Metric, rk.Higher, opts)
+		if err != nil {
+			return fail(err)
+		}
+		best, ok := publish.Best(cands)
+		if !ok {
+			return nil
+		}
+		moved, err := publish.PointTags(ctx, repo, best.Digest, tags, opts)
+		if err != nil {
+			return fail(err)
+		}
+		changed := len(moved) > 0
+		aliased := ""
+		if ml != nil {
+			if aliased, err = pointAlias(ctx, ml, model, alias, best); err != nil {
+				return fail(err)
+			}
+			changed = changed || aliased != ""
+		}
+		e.log.Info("champion", "trial", step.Short(best.Trial), rk.Metric, publish.FormatValue(best.Rank.Value),
+			"candidates", len(cands), "moved_tags", strings.Join(moved, ","), "alias_to_version", aliased, "round", round)
+		if !changed {
+			return nil
+		}
+	}
+	e.log.Warn("the champion kept changing while publishing; left as the last round set it", "rounds", maxCrownRounds)
+	return nil
+}
+
+// pointAlias points alias at the version of model registered for the best
+// candidate, and returns that version when it moved the alias. Without such
+// a version yet (its publish step has not registered it) it changes
+// nothing: that step will.
+func pointAlias(ctx context.Context, ml *tracking.Client, model, alias string, best publish.Candidate) (string, error) {
+	versions, err := ml.ModelVersions(ctx, model)
+	if err != nil {
+		return "", err
+	}
+	var want *tracking.ModelVersion
+	for i, v := range versions {
+		if tagValue(v.Tags, versionTagTrial) == best.Trial && tagValue(v.Tags, versionTagOCI) == best.Ref && v.Status == tracking.VersionReady {
+			want = &versions[i]
+		}
+	}
+	if want == nil {
+		return "", nil
+	}
+	cur, err := ml.GetModelVersionByAlias(ctx, model, alias)
+	switch {
+	case err == nil && cur.Version == want.Version:
+		return "", nil
+	case err != nil && !tracking.IsNotFound(err):
+		return "", err
+	}
+	if err := ml.SetAlias(ctx, model, alias, want.Version); err != nil {
+		return "", err
+	}
+	return want.Version, nil
+}
+
+func tagValue(tags []tracking.Tag, key string) string {
+	for _, t := range tags {
+		if t.Key == key {
+			return t.Value
+		}
+	}
+	return ""
 }
 
 // checkCondition reports whether the push condition holds for the trial,
@@ -169,20 +302,22 @@ func checkCondition(c step.Condition, o outcome) (holds bool, why string, err er
 }
 
 // registerModel makes the pushed model a version of the registered model
-// PARAK8S_REGISTERED_MODEL (the run's model/ artifacts) and points the alias
-// at it. Without the model name, an MLflow server or an MLflow run it only
-// says why nothing was registered.
-func registerModel(ctx context.Context, e *env, t trial, runID, alias string, res publish.Result) error {
+// PARAK8S_REGISTERED_MODEL (the run's model/ artifacts), tagged with the
+// trial and the pushed reference, and deletes the versions an earlier run of
+// the same trial registered (a forced retrain's old model). It returns the
+// registered model's name. Without the model name, an MLflow server or an
+// MLflow run it only says why nothing was registered.
+func registerModel(ctx context.Context, e *env, t trial, runID string, res publish.Result) (string, error) {
 	name := os.Getenv(step.EnvRegisteredModel)
 	switch {
 	case name == "":
-		return nil
+		return "", nil
 	case os.Getenv(step.EnvMLflowURI) == "":
 		e.log.Warn("no MLflow server; the model is not registered", "model", name, "missing", step.EnvMLflowURI)
-		return nil
+		return "", nil
 	case runID == "" || strings.HasPrefix(runID, localRunPrefix):
 		e.log.Warn("no MLflow run; the model is not registered", "model", name, "run_id", runID)
-		return nil
+		return "", nil
 	}
 	fail := func(err error) error {
 		err = fmt.Errorf("registering trial %s as a version of MLflow model %q: %w", step.Short(t.ID), name, err)
@@ -193,31 +328,43 @@ func registerModel(ctx context.Context, e *env, t trial, runID, alias string, re
 	}
 	c, err := tracking.NewFromEnv(tracking.DefaultOptions())
 	if err != nil {
-		return err
+		return "", err
 	}
 	run, err := c.GetRun(ctx, runID)
 	if err != nil {
-		return fail(err)
+		return "", fail(err)
 	}
 	if got, _ := run.Tag(tracking.TagTrial); got != t.ID {
-		return fmt.Errorf("%w: MLflow run %s is tagged with trial %q, not %s", step.ErrMismatch, runID, step.Short(got), step.Short(t.ID))
+		return "", fmt.Errorf("%w: MLflow run %s is tagged with trial %q, not %s", step.ErrMismatch, runID, step.Short(got), step.Short(t.ID))
 	}
 	source, err := tracking.ArtifactSource(run.Info.ArtifactURI, artifactModel)
 	if err != nil {
-		return fail(err)
+		return "", fail(err)
 	}
 	mv, created, err := c.RegisterModel(ctx, tracking.RegisterOptions{
 		Name:   name,
 		Source: source,
 		RunID:  runID,
 		Tags:   map[string]string{versionTagTrial: t.ID, versionTagOCI: res.Ref},
-		Alias:  alias,
 	})
 	if err != nil {
-		return fail(err)
+		return "", fail(err)
 	}
-	e.log.Info("registered", "model", name, "version", mv.Version, "new", created, "alias", alias, "source", source)
-	return nil
+	versions, err := c.ModelVersions(ctx, name)
+	if err != nil {
+		return "", fail(err)
+	}
+	var stale []string
+	for _, v := range versions {
+		if tagValue(v.Tags, versionTagTrial) == t.ID && v.Version != mv.Version {
+			if err := c.DeleteModelVersion(ctx, name, v.Version); err != nil && !tracking.IsNotFound(err) {
+				return "", fail(err)
+			}
+			stale = append(stale, v.Version)
+		}
+	}
+	e.log.Info("registered", "model", name, "version", mv.Version, "new", created, "source", source, "deleted_stale_versions", strings.Join(stale, ","))
+	return name, nil
 }
 
 // registryUnreachable reports whether a push failed because the registry

@@ -29,6 +29,7 @@ const (
 	tagModelKind  = "parak8s.model.kind"
 	tagBestEpoch  = "parak8s.model.best_epoch"
 	tagRefit      = "parak8s.model.refit_epochs" // set when the model was refit on train + val
+	tagCreated    = "parak8s.model.created"      // the model's creation time (RFC 3339): which training the run holds
 	tagGitCommit  = "mlflow.source.git.commit"   // MLflow's own tag for the source commit
 )
 
@@ -74,9 +75,9 @@ rerun updates the same run and never makes a second one.
 The run gets:
   tags       parak8s.trial, parak8s.experiment, parak8s.sweep (the swept values as
              JSON), parak8s.image, parak8s.dataset, parak8s.data_key, parak8s.seed,
-             parak8s.model.kind, parak8s.model.best_epoch, parak8s.model.refit_epochs
-             (refit models), and mlflow.source.git.commit when PARAK8S_GIT_COMMIT
-             is set; the run is named "<short id> <swept values>"
+             parak8s.model.kind, parak8s.model.best_epoch, parak8s.model.created,
+             parak8s.model.refit_epochs (refit models), and mlflow.source.git.commit
+             when PARAK8S_GIT_COMMIT is set; the run is named "<short id> <swept values>"
   params     every leaf of the trial's resolved config ("training.optimizer.lr")
   metrics    per epoch (step = epoch, timestamps from the training history):
              train_loss, val_loss, lr, val_<metric>, and refit_train_loss for a
@@ -89,7 +90,9 @@ The run gets:
 and ends FINISHED. The run id is written to OUT/run-id and printed.
 
 Metric timestamps come from the model, not the clock, so a rerun logs points
-MLflow already has and adds none.
+MLflow already has and adds none. A run holding another training of the trial
+(its parak8s.model.created differs: the trial was retrained) is deleted and a
+new run made, so the history is never a mix of two trainings.
 
 Environment: MLFLOW_TRACKING_URI, MLFLOW_EXPERIMENT_NAME (default: tracking.experiment,
 else the experiment's name), MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME and
@@ -191,6 +194,9 @@ func newRunRecord(t trial, o outcome) (runRecord, error) {
 	if m := o.Manifest; m != nil {
 		rec.Tags[tagModelKind] = m.Kind
 		rec.Tags[tagBestEpoch] = fmt.Sprint(m.BestEpoch)
+		if !m.Created.IsZero() {
+			rec.Tags[tagCreated] = m.Created.UTC().Format(time.RFC3339Nano)
+		}
 		if m.Refit != nil {
 			rec.Tags[tagRefit] = fmt.Sprint(m.Refit.Epochs)
 		}
@@ -258,6 +264,18 @@ func trackRun(ctx context.Context, e *env, c *tracking.Client, rec runRecord, o 
 	run, created, err := c.EnsureRun(ctx, expID, rec.Trial, rec.Tags)
 	if err != nil {
 		return "", fail("finding the trial's run", err)
+	}
+	// A run that holds another training of the trial (parac run --force
+	// retrained it) is deleted and the trial gets a new run: MLflow cannot
+	// remove metric points, and one run must tell one training's story.
+	if old, _ := run.Tag(tagCreated); !created && old != "" && old != rec.Tags[tagCreated] {
+		if err := c.DeleteRun(ctx, run.Info.RunID); err != nil {
+			return "", fail("deleting the run of an earlier training", err)
+		}
+		e.log.Info("retrained: the trial's earlier run is deleted", "run", run.Info.RunID, "model_created", old)
+		if run, created, err = c.EnsureRun(ctx, expID, rec.Trial, rec.Tags); err != nil {
+			return "", fail("finding the trial's run", err)
+		}
 	}
 	id := run.Info.RunID
 	metrics := trackMetrics(o, time.UnixMilli(int64(run.Info.StartTime)))

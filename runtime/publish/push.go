@@ -114,6 +114,9 @@ type Model struct {
 	// Tags are extra moving tags (the experiment name, an alias) pointed at
 	// this artifact after it is pushed.
 	Tags []string
+	// Rank, when set, is written as AnnotationRank: the model may hold
+	// the experiment's moving tags (see Candidates).
+	Rank *Rank
 }
 
 // Dataset is a data set: a directory, or a list of files.
@@ -173,6 +176,11 @@ func pushModel(ctx context.Context, repo string, m Model, opts Options) (Result,
 		return Result{}, err
 	}
 	ann[AnnotationMetrics] = metrics
+	if m.Rank != nil {
+		if ann[AnnotationRank], err = m.Rank.annotation(); err != nil {
+			return Result{}, err
+		}
+	}
 	return push(ctx, KindModel, source{dir: m.Dir}, r, tags, ann, m.Created, opts)
 }
 

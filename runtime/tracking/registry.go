@@ -96,7 +96,46 @@ func (c *Client) FindModelVersions(ctx context.Context, name, runID string) ([]M
 	if strings.ContainsAny(name+runID, "'\\") {
 		return nil, fmt.Errorf("finding versions of model %q from run %s: quote characters in the name or run id", name, runID)
 	}
-	q := url.Values{"filter": {fmt.Sprintf("name='%s' and run_id='%s'", name, runID)}, "max_results": {"1000"}}
+	return c.searchModelVersions(ctx, fmt.Sprintf("name='%s' and run_id='%s'", name, runID), fmt.Sprintf("finding versions of model %q from run %s", name, runID))
+}
+
+// ModelVersions returns every version of a registered model, with its tags
+// (none when the model does not exist).
+func (c *Client) ModelVersions(ctx context.Context, name string) ([]ModelVersion, error) {
+	if strings.ContainsAny(name, "'\\") {
+		return nil, fmt.Errorf("listing versions of model %q: quote characters in the name", name)
+	}
+	return c.searchModelVersions(ctx, fmt.Sprintf("name='%s'", name), fmt.Sprintf("listing versions of model %q", name))
+}
+
+// SetModelVersionTag sets one tag of a model version.
+func (c *Client) SetModelVersionTag(ctx context.Context, name, version, key, value string) error {
+	in := struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+		Key     string `json:"key"`
+		Value   string `json:"value"`
+	}{name, version, key, value}
+	if err := c.call(ctx, "POST", apiPrefix+"/model-versions/set-tag", nil, in, nil); err != nil {
+		return fmt.Errorf("setting tag %q of version %s of model %q: %w", key, version, name, err)
+	}
+	return nil
+}
+
+// DeleteModelVersion deletes a model version (and the aliases on it).
+func (c *Client) DeleteModelVersion(ctx context.Context, name, version string) error {
+	in := struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+	}{name, version}
+	if err := c.call(ctx, "DELETE", apiPrefix+"/model-versions/delete", nil, in, nil); err != nil {
+		return fmt.Errorf("deleting version %s of model %q: %w", version, name, err)
+	}
+	return nil
+}
+
+func (c *Client) searchModelVersions(ctx context.Context, filter, what string) ([]ModelVersion, error) {
+	q := url.Values{"filter": {filter}, "max_results": {"1000"}}
 	var all []ModelVersion
 	for {
 		var out struct {
@@ -104,7 +143,7 @@ func (c *Client) FindModelVersions(ctx context.Context, name, runID string) ([]M
 			NextPageToken string         `json:"next_page_token"`
 		}
 		if err := c.call(ctx, "GET", apiPrefix+"/model-versions/search", q, nil, &out); err != nil {
-			return nil, fmt.Errorf("finding versions of model %q from run %s: %w", name, runID, err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		all = append(all, out.ModelVersions...)
 		if out.NextPageToken == "" || len(out.ModelVersions) == 0 {
@@ -202,6 +241,21 @@ func (c *Client) RegisterModel(ctx context.Context, o RegisterOptions) (mv *Mode
 			return nil, false, fmt.Errorf("registering model %q: %w", o.Name, err)
 		}
 		created = true
+	} else {
+		// A reused version takes the tags of this registration (a retrained
+		// model's new digest, say), so none of them is stale.
+		have := map[string]string{}
+		for _, t := range mv.Tags {
+			have[t.Key] = t.Value
+		}
+		for _, k := range sortedKeys(o.Tags) {
+			if v, ok := have[k]; ok && v == o.Tags[k] {
+				continue
+			}
+			if err := c.SetModelVersionTag(ctx, o.Name, mv.Version, k, o.Tags[k]); err != nil {
+				return nil, false, fmt.Errorf("registering model %q: %w", o.Name, err)
+			}
+		}
 	}
 	if mv.Status != VersionReady {
 		if mv, err = c.WaitModelVersionReady(ctx, o.Name, mv.Version); err != nil {
