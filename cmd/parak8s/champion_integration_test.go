@@ -30,8 +30,8 @@ func championInputs() []eval.Input {
 	return []eval.Input{
 		fxPredictions(fxECG(), 50, 25), // best
 		fxPredictions(fxECG(), 50, 10),
-		fxPredictions(fxECG(), 50, 7), // worst that passes
-		fxPredictions(fxECG(), 50, 2), // fails the condition
+		fxPredictions(fxECG(), 50, 7),  // worst that passes
+		fxPredictions(fxECG(), 50, 2),  // fails the condition
 		fxPredictions(fxECG(), 50, 25), // ties with the best
 	}
 }
