@@ -92,7 +92,7 @@ integration: libtorch ## start PostgreSQL, a registry and MLflow, run the server
 	done; \
 	echo "== DATABASE_URL=$$DATABASE_URL OCI_REGISTRY=$$OCI_REGISTRY MLFLOW_TRACKING_URI=$$MLFLOW_TRACKING_URI"; \
 	$(CGO_ENV) $(GO) test -count=1 -timeout 20m -run '$(INTEGRATION_RUN)' \
-	  ./runtime/tracking ./runtime/results ./runtime/publish ./cmd/parak8s
+	  ./runtime/tracking ./runtime/results ./runtime/publish ./cmd/parak8s ./cmd/parac
 
 # cluster-up / cluster-down / e2e: a real control plane (etcd, kube-apiserver, kube-scheduler),
 # the real Argo controller and kwok's simulated CPU and GPU nodes in a network namespace (root);

@@ -82,6 +82,7 @@ func compileCmd(stdout, stderr io.Writer) *cobra.Command {
 	var out string
 	var resolve bool
 	var sets []string
+	var skipFinished bool
 	cmd := &cobra.Command{
 		Use:   "compile FILE|DIR",
 		Short: "Compile a spec into Argo Workflow YAML (several documents when sharded)",
@@ -99,7 +100,11 @@ warning and trial ids use the tag.
 
 --set PATH=JSON overrides a field, checked against the schema again, exactly
 as parac run --set does: the same flags give the same trial ids on a cluster
-and on one machine.`,
+and on one machine.
+
+--skip-finished leaves out the trials the results database (DATABASE_URL)
+holds as finished, so resubmitting a half-finished sweep runs exactly the
+rest; parac plan shows the same count.`,
 		Args: args1,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if resolve {
@@ -109,7 +114,11 @@ and on one machine.`,
 			if opts.Sets, err = parseSets(sets); err != nil {
 				return err
 			}
-			res, err := compiler.Compile(args[0], opts)
+			compile := func() ([]compiler.Result, error) { return compiler.Compile(args[0], opts) }
+			if skipFinished {
+				compile = func() ([]compiler.Result, error) { return compileSkipping(cmd.Context(), args[0], opts, stderr) }
+			}
+			res, err := compile()
 			if err != nil {
 				return err
 			}
@@ -135,6 +144,7 @@ and on one machine.`,
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the YAML to `FILE` instead of stdout")
 	cmd.Flags().BoolVar(&resolve, "resolve", false, "pin every image tag to its digest (asks the registries)")
+	cmd.Flags().BoolVar(&skipFinished, "skip-finished", false, "leave out the trials DATABASE_URL's results database holds as finished")
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a field of the experiment, `PATH=JSON` (repeatable; the same as parac run's, so both run the same trials)")
 	cmd.Flags().StringVar(&opts.Spec.Experiment, "experiment", "", "compile only the experiment `NAME` of a package with several")
 	cmd.Flags().IntVar(&opts.Argo.MaxBytes, "shard-bytes", opts.Argo.MaxBytes, "split the sweep when a workflow would exceed `N` bytes of YAML")

@@ -231,6 +231,13 @@ func showPlan(ctx context.Context, stdout, stderr io.Writer, p *plan.Plan, f *lo
 		per = " per workflow"
 	}
 	fmt.Fprintf(stdout, "cluster: %s, %s bytes of YAML; %d pods, at most %d at once%s\n", plural(len(wfs), "workflow"), thousands(size), pods, peak, per)
+	if db != nil {
+		line, err := resubmitLine(p, db, f.compiler.Argo)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, line)
+	}
 	return nil
 }
 
