@@ -22,7 +22,14 @@ type pkg struct {
 
 func goList(t *testing.T, env []string, patterns ...string) []pkg {
 	t.Helper()
-	cmd := exec.Command("go", append([]string{"list", "-deps", "-json"}, patterns...)...)
+	return list(t, env, append([]string{"-deps"}, patterns...)...)
+}
+
+// list runs go list -json with args; Deps are each package's transitive
+// imports.
+func list(t *testing.T, env []string, args ...string) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"list", "-json"}, args...)...)
 	cmd.Dir = ".."
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.Output()
@@ -48,18 +55,37 @@ func goList(t *testing.T, env []string, patterns ...string) []pkg {
 // for parac data push (none needs cgo).
 var paracRuntime = []string{"local", "report", "bundle", "eval", "results", "publish"}
 
+// compilerRuntime are the runtime packages a compiler package may import
+// besides the contract: the local lowering builds the local runner's graph.
+var compilerRuntime = map[string][]string{
+	"parak8s.dev/parak8s/compiler/local": {"local", "bundle"},
+}
+
 // TestImportGraph enforces the house rules: the compiler imports no runtime
-// package but the contract (runtime/step), parac only the local runner's
-// cgo-free ones, neither anything that needs cgo or libtorch; the runtime
-// never imports the compiler.
+// package but the contract (runtime/step) — the local lowering also the
+// local runner's graph (runtime/local) — and no command; parac only the
+// local runner's cgo-free ones, neither anything that needs cgo or
+// libtorch; the runtime never imports the compiler.
 func TestImportGraph(t *testing.T) {
 	allowed := func(path string, extra []string) bool {
 		rest, ok := strings.CutPrefix(path, "parak8s.dev/parak8s/runtime/")
 		return !ok || rest == "step" || slices.Contains(extra, rest)
 	}
-	for _, p := range goList(t, []string{"CGO_ENABLED=1"}, "./compiler/...", "./templates", "./schema") {
-		if !p.Standard && !allowed(p.ImportPath, nil) {
-			t.Errorf("compiler side imports %s", p.ImportPath)
+	for _, root := range list(t, []string{"CGO_ENABLED=1"}, "./compiler/...", "./templates", "./schema") {
+		extra := compilerRuntime[root.ImportPath]
+		for _, d := range root.Deps {
+			if !allowed(d, extra) {
+				t.Errorf("compiler side: %s imports %s", root.ImportPath, d)
+			}
+			if strings.HasPrefix(d, "parak8s.dev/parak8s/cmd/") {
+				t.Errorf("compiler side: %s imports the command %s", root.ImportPath, d)
+			}
+		}
+	}
+	// The local lowering is pure Go, like the rest of the compiler.
+	for _, p := range goList(t, []string{"CGO_ENABLED=1"}, "./compiler/local") {
+		if !p.Standard && (len(p.CgoFiles) > 0 || strings.Contains(p.ImportPath, "gotch")) {
+			t.Errorf("compiler/local depends on cgo package %s", p.ImportPath)
 		}
 	}
 	for _, p := range goList(t, []string{"CGO_ENABLED=1"}, "./compiler/...", "./cmd/parac", "./templates", "./schema") {

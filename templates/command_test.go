@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -26,15 +27,19 @@ func TestTemplateIsTheCommand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(tpl.Container.Args, c.Args) || tpl.Container.Image != c.Image {
-				t.Errorf("container %s %v, command %s %v", tpl.Container.Image, tpl.Container.Args, c.Image, c.Args)
+			var args []string
+			for _, a := range c.Args {
+				args = append(args, ArgoText(a))
+			}
+			if !slices.Equal(tpl.Container.Args, args) || tpl.Container.Image != c.Image {
+				t.Errorf("container %s %v, command %s %v", tpl.Container.Image, tpl.Container.Args, c.Image, args)
 			}
 			if len(tpl.Container.Env) != len(c.Env) {
 				t.Fatalf("%d env vars in the container, %d in the command", len(tpl.Container.Env), len(c.Env))
 			}
 			for i, e := range c.Env {
 				got := tpl.Container.Env[i]
-				if got.Name != e.Name || got.Value != e.Value || (got.ValueFrom != nil) != (e.Secret != nil) {
+				if got.Name != e.Name || got.Value != ArgoText(e.Value) || (got.ValueFrom != nil) != (e.Secret != nil) {
 					t.Errorf("env %d: container %+v, command %+v", i, got, e)
 				}
 			}
@@ -45,14 +50,24 @@ func TestTemplateIsTheCommand(t *testing.T) {
 			if !slices.Equal(params, c.Params) {
 				t.Errorf("template inputs %v, command params %v", params, c.Params)
 			}
-			// Every placeholder names an input parameter.
-			vals := map[string]string{}
-			for _, p := range c.Params {
-				vals[p] = "v"
+			// Every parameter a value refers to is an input parameter.
+			values := append([]Value(nil), c.Args...)
+			for _, e := range c.Env {
+				values = append(values, e.Value)
 			}
-			for _, a := range c.Args {
-				if _, err := Substitute(a, vals); err != nil {
-					t.Errorf("argument %q: %v", a, err)
+			for _, v := range values {
+				for _, p := range v.Params() {
+					if !slices.Contains(c.Params, p) {
+						t.Errorf("%q refers to %s, not an input parameter %v", ArgoText(v), p, c.Params)
+					}
+				}
+			}
+			// Every pod path is the step contract's: a folder below step.Root.
+			for _, v := range values {
+				for _, p := range v {
+					if p.Kind == PodPath && !strings.HasPrefix(p.Path.Dir, step.Root+"/") {
+						t.Errorf("%q: pod path %s outside %s", ArgoText(v), p.Path.Dir, step.Root)
+					}
 				}
 			}
 			if k == step.Publish && !slices.ContainsFunc(c.Env, func(e Env) bool { return e.Name == step.EnvDockerConfig && e.Mounted }) {
@@ -62,26 +77,49 @@ func TestTemplateIsTheCommand(t *testing.T) {
 	}
 }
 
-func TestSubstitute(t *testing.T) {
-	params := map[string]string{"a": "1", "b-c": "[2,3]"}
+// mapRenderer renders parameters from a map and paths with a prefix.
+type mapRenderer map[string]string
+
+func (m mapRenderer) Param(name string) (string, error) {
+	v, ok := m[name]
+	if !ok {
+		return "", fmt.Errorf("no value for parameter %q", name)
+	}
+	return v, nil
+}
+
+func (m mapRenderer) Path(p Path) (string, error) { return "/local" + p.Pod(), nil }
+
+func TestRender(t *testing.T) {
+	r := mapRenderer{"a": "1", "b-c": "[2,3]"}
+	out := Path{Dir: step.PathOut, File: step.OutRunID}
 	for _, tc := range []struct {
-		in, want, err string
+		in              Value
+		argo, want, err string
 	}{
-		{"plain", "plain", ""},
-		{Placeholder("a"), "1", ""},
-		{"x=" + Placeholder("b-c") + "," + Placeholder("a"), "x=[2,3],1", ""},
-		{"{{inputs.parameters.a", "{{inputs.parameters.a", ""},
-		{Placeholder("zz"), "", `no value for parameter "zz"`},
+		{Lit("plain"), "plain", "plain", ""},
+		{In("a"), "{{inputs.parameters.a}}", "1", ""},
+		{Join(Lit("x="), In("b-c"), Lit(","), In("a")), "x={{inputs.parameters.b-c}},{{inputs.parameters.a}}", "x=[2,3],1", ""},
+		{At(out), step.PathOut + "/" + step.OutRunID, "/local" + step.PathOut + "/" + step.OutRunID, ""},
+		{At(Path{Dir: step.PathModel}), step.PathModel, "/local" + step.PathModel, ""},
+		{Join(Lit("{{inputs.parameters.a"), Lit("}}")), "{{inputs.parameters.a}}", "{{inputs.parameters.a}}", ""},
+		{In("zz"), "{{inputs.parameters.zz}}", "", `no value for parameter "zz"`},
+		{Value{{Kind: PartKind(9)}}, "", "", "unknown part kind 9"},
 	} {
-		got, err := Substitute(tc.in, params)
+		if tc.err != "unknown part kind 9" {
+			if got := ArgoText(tc.in); got != tc.argo {
+				t.Errorf("ArgoText(%v) = %q, want %q", tc.in, got, tc.argo)
+			}
+		}
+		got, err := tc.in.Render(r)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("Substitute(%q): error %v, want %q", tc.in, err, tc.err)
+				t.Errorf("Render(%v): error %v, want %q", tc.in, err, tc.err)
 			}
 			continue
 		}
 		if err != nil || got != tc.want {
-			t.Errorf("Substitute(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			t.Errorf("Render(%v) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}
 }

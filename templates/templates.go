@@ -87,18 +87,20 @@ func Template(k step.Kind, in Input) (wfv1.Template, error) {
 		Image:           cmd.Image,
 		ImagePullPolicy: corev1.PullPolicy(exp.Images.PullPolicy),
 		Command:         []string{step.Program},
-		Args:            cmd.Args,
 		SecurityContext: containerSecurity(),
 		// A failed step's last log lines become its termination message,
 		// which Argo shows as the node's message (argo get, the UI).
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+	}
+	for _, a := range cmd.Args {
+		c.Args = append(c.Args, ArgoText(a))
 	}
 	for _, e := range cmd.Env {
 		if e.Secret != nil {
 			c.Env = append(c.Env, secretEnv(e.Name, *e.Secret))
 			continue
 		}
-		c.Env = append(c.Env, corev1.EnvVar{Name: e.Name, Value: e.Value})
+		c.Env = append(c.Env, corev1.EnvVar{Name: e.Name, Value: ArgoText(e.Value)})
 	}
 	t.Inputs.Artifacts = artifacts(cmd.Inputs)
 	for _, p := range cmd.Params {
@@ -108,7 +110,7 @@ func Template(k step.Kind, in Input) (wfv1.Template, error) {
 		t.Outputs.Artifacts = artifacts(cmd.Outputs)
 	}
 	for _, r := range cmd.Results {
-		t.Outputs.Parameters = append(t.Outputs.Parameters, wfv1.Parameter{Name: r.Name, ValueFrom: &wfv1.ValueFrom{Path: r.Path}})
+		t.Outputs.Parameters = append(t.Outputs.Parameters, wfv1.Parameter{Name: r.Name, ValueFrom: &wfv1.ValueFrom{Path: r.Path.Pod()}})
 	}
 	if k == step.Prepare {
 		t.Metadata.Labels[LabelData] = input(ParamShort)
@@ -207,7 +209,7 @@ func sourceClaim(claim string) ([]corev1.Volume, []corev1.VolumeMount) {
 func artifacts(as []Artifact) []wfv1.Artifact {
 	out := make([]wfv1.Artifact, len(as))
 	for i, a := range as {
-		out[i] = wfv1.Artifact{Name: a.Name, Path: a.Path}
+		out[i] = wfv1.Artifact{Name: a.Name, Path: a.Path.Pod()}
 	}
 	return out
 }
@@ -241,13 +243,13 @@ func trackingEnv(exp schema.Experiment) []Env {
 	}
 	var env []Env
 	if t.URI != "" {
-		env = append(env, Env{Name: step.EnvMLflowURI, Value: t.URI})
+		env = append(env, Env{Name: step.EnvMLflowURI, Value: Lit(t.URI)})
 	}
 	name := t.Experiment
 	if name == "" {
 		name = exp.Name
 	}
-	env = append(env, Env{Name: step.EnvMLflowExperiment, Value: name})
+	env = append(env, Env{Name: step.EnvMLflowExperiment, Value: Lit(name)})
 	for _, s := range []struct {
 		name string
 		ref  *schema.SecretRef
@@ -265,14 +267,14 @@ func registryEnv(exp schema.Experiment) []Env {
 	if r == nil {
 		return nil
 	}
-	env := []Env{{Name: step.EnvRegistry, Value: r.Repository}}
+	env := []Env{{Name: step.EnvRegistry, Value: Lit(r.Repository)}}
 	if r.Model != "" {
-		env = append(env, Env{Name: step.EnvRegisteredModel, Value: r.Model})
+		env = append(env, Env{Name: step.EnvRegisteredModel, Value: Lit(r.Model)})
 	}
 	if r.When != "" {
-		env = append(env, Env{Name: step.EnvPushCondition, Value: r.When})
+		env = append(env, Env{Name: step.EnvPushCondition, Value: Lit(r.When)})
 	}
-	return append(env, Env{Name: step.EnvPushAlias, Value: r.Alias})
+	return append(env, Env{Name: step.EnvPushAlias, Value: Lit(r.Alias)})
 }
 
 func secretEnv(name string, ref schema.SecretRef) corev1.EnvVar {

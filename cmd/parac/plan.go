@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"parak8s.dev/parak8s/compiler/argo"
+	lowering "parak8s.dev/parak8s/compiler/local"
 	"parak8s.dev/parak8s/compiler/plan"
 	"parak8s.dev/parak8s/runtime/bundle"
 	"parak8s.dev/parak8s/runtime/local"
@@ -152,7 +153,7 @@ func showPlan(ctx context.Context, stdout, stderr io.Writer, p *plan.Plan, f *lo
 	}
 	warnUnpinned(stderr, p)
 	sp := measure(l)
-	pol, err := localPolicy(p.Experiment)
+	pol, err := lowering.Policy(p.Experiment)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,21 +9,21 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"parak8s.dev/parak8s/compiler"
+	lowering "parak8s.dev/parak8s/compiler/local"
 	"parak8s.dev/parak8s/compiler/plan"
 	"parak8s.dev/parak8s/runtime/bundle"
 	"parak8s.dev/parak8s/runtime/eval"
 	"parak8s.dev/parak8s/runtime/local"
 	"parak8s.dev/parak8s/runtime/step"
 	"parak8s.dev/parak8s/schema"
-	"parak8s.dev/parak8s/templates"
 )
 
 // localFlags are the flags run and plan share.
@@ -90,250 +89,6 @@ func selectTrials(p *plan.Plan, only []string) (map[int]bool, error) {
 		}
 	}
 	return sel, nil
-}
-
-// volumes are the pod paths the cluster mounts as volumes: the local runner
-// creates them before the step starts.
-var volumes = []string{step.PathCheckpoint}
-
-// localGraph lays out the plan's DAG as local processes. The steps and
-// their dependencies are plan.Nodes; each step's command line is
-// templates.StepCommand, the one the Argo templates are made of, with the
-// unit's local folders in place of the pod paths and the trial's values in
-// place of the template parameters, as Argo fills them in from the fan-out's
-// items. Output parameters (track's run id, publish's digest) are read from
-// the files the steps write when the steps that need them start.
-// lookupEnv is the user's environment: MLFLOW_TRACKING_URI set there wins
-// over the spec's tracking.uri; secrets come from there.
-func localGraph(p *plan.Plan, l local.Layout, selected map[int]bool, lookupEnv func(string) (string, bool)) (*local.Graph, error) {
-	exp := p.Experiment
-	in := templates.Input{Experiment: exp, Swept: p.Params, StepImage: p.StepImage, TrainImage: p.TrainImage}
-	cmds := map[step.Kind]templates.Command{}
-	for _, k := range step.Kinds() {
-		c, err := templates.StepCommand(k, in)
-		if err != nil {
-			return nil, err
-		}
-		cmds[k] = c
-	}
-	policy, err := localPolicy(exp)
-	if err != nil {
-		return nil, err
-	}
-	g := &local.Graph{Policy: policy}
-	needed := map[int]bool{}
-	for ti, ok := range selected {
-		if ok {
-			needed[datasetOf(p, ti)] = true
-		}
-	}
-	datasetUnit := map[int]int{}
-	trialUnit := map[int]int{}
-	for _, n := range p.Nodes() {
-		d := p.Datasets[n.Dataset]
-		ds := l.Dataset(d.Key)
-		params := map[string]string{}
-		paths := map[string]string{
-			step.PathConfig:  l.Config(),
-			step.PathDataset: filepath.Join(ds, local.DirData),
-		}
-		late := map[string]string{}
-		var unit int
-		if n.Kind == step.Prepare {
-			if !needed[n.Dataset] {
-				continue
-			}
-			unit = len(g.Units)
-			datasetUnit[n.Dataset] = unit
-			g.Units = append(g.Units, local.Unit{
-				Kind: "dataset", ID: d.Key, Dir: ds, OnDemand: true,
-				Marker:  filepath.Join(ds, local.FileDone),
-				Outputs: []string{filepath.Join(ds, local.DirData)},
-				Clean:   []string{filepath.Join(ds, local.DirData)},
-			})
-			params[templates.ParamDataKey] = d.Key
-			params[templates.ParamShort] = step.Short(d.Key)
-			for _, o := range p.Trials[d.Trials[0]].Overrides {
-				if step.PreparePath(o.Path) {
-					v, err := step.Canonical(o.Value)
-					if err != nil {
-						return nil, err
-					}
-					params[templates.ParamName(o.Path)] = string(v)
-				}
-			}
-		} else {
-			if !selected[n.Trial] {
-				continue
-			}
-			t := p.Trials[n.Trial]
-			td := l.Trial(t.ID)
-			for pod, dir := range map[string]string{
-				step.PathModel: local.DirModel, step.PathMetrics: local.DirMetrics,
-				step.PathCheckpoint: local.DirCheckpoints, step.PathOut: local.DirOut,
-			} {
-				paths[pod] = filepath.Join(td, dir)
-			}
-			u, ok := trialUnit[n.Trial]
-			if !ok {
-				u = len(g.Units)
-				trialUnit[n.Trial] = u
-				info, err := json.MarshalIndent(local.TrialInfo{ID: t.ID, Experiment: exp.Name, DataKey: t.DataKey, Label: t.Label(), Overrides: t.Overrides}, "", "  ")
-				if err != nil {
-					return nil, err
-				}
-				g.Units = append(g.Units, local.Unit{
-					Kind: "trial", ID: t.ID, Label: t.Label(), Dir: td,
-					Files:   map[string][]byte{local.FileTrial: append(info, '\n')},
-					Marker:  filepath.Join(td, local.FileDone),
-					Outputs: local.TrialOutputs(td),
-					Clean:   []string{paths[step.PathModel], paths[step.PathMetrics], paths[step.PathCheckpoint], paths[step.PathOut]},
-				})
-			}
-			unit = u
-			params[templates.ParamTrial] = t.ID
-			params[templates.ParamShort] = t.Short()
-			for _, o := range t.Overrides {
-				v, err := step.Canonical(o.Value)
-				if err != nil {
-					return nil, err
-				}
-				params[templates.ParamName(o.Path)] = string(v)
-			}
-			// Output parameters of the trial's other steps: read late.
-			for _, k := range step.TrialKinds() {
-				for _, r := range cmds[k].Results {
-					ph := templates.Placeholder(r.Name)
-					params[r.Name] = ph
-					lp, err := localPath(r.Path, paths)
-					if err != nil {
-						return nil, err
-					}
-					late[ph] = lp
-				}
-			}
-		}
-		c := cmds[n.Kind]
-		dir := g.Units[unit].Dir
-		s := local.Step{
-			Name: n.Name, Kind: string(n.Kind), Unit: unit, Deps: n.Deps,
-			Log:    filepath.Join(dir, local.DirLogs, string(n.Kind)+".log"),
-			Marker: filepath.Join(dir, local.DirLogs, string(n.Kind)+".done"),
-		}
-		for _, a := range c.Args {
-			if a == step.Root || strings.HasPrefix(a, step.Root+"/") {
-				lp, err := localPath(a, paths)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", n.Name, err)
-				}
-				if contains(volumes, a) {
-					s.Mkdir = append(s.Mkdir, lp)
-				}
-				a = lp
-			}
-			v, err := templates.Substitute(a, params)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", n.Name, err)
-			}
-			s.Args = append(s.Args, v)
-		}
-		for _, e := range c.Env {
-			if e.Secret != nil || e.Mounted {
-				continue // the user's own environment has it, or not
-			}
-			if _, set := lookupEnv(e.Name); set && e.Name == step.EnvMLflowURI {
-				continue
-			}
-			v, err := templates.Substitute(e.Value, params)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", n.Name, err)
-			}
-			s.Env = append(s.Env, e.Name+"="+v)
-		}
-		for ph, file := range late {
-			if usesPlaceholder(s, ph) {
-				if s.Late == nil {
-					s.Late = map[string]string{}
-				}
-				s.Late[ph] = file
-			}
-		}
-		for _, a := range append(append([]templates.Artifact(nil), c.Outputs...), c.Results...) {
-			lp, err := localPath(a.Path, paths)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", n.Name, err)
-			}
-			s.Outputs = append(s.Outputs, lp)
-		}
-		g.Steps = append(g.Steps, s)
-	}
-	return g, nil
-}
-
-func datasetOf(p *plan.Plan, trial int) int {
-	for di, d := range p.Datasets {
-		if contains(d.Trials, trial) {
-			return di
-		}
-	}
-	return -1
-}
-
-func contains[T comparable](s []T, v T) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-func usesPlaceholder(s local.Step, ph string) bool {
-	for _, a := range append(append([]string(nil), s.Args...), s.Env...) {
-		if strings.Contains(a, ph) {
-			return true
-		}
-	}
-	return false
-}
-
-// localPath maps a pod path to its local folder, or to a file inside it.
-func localPath(pod string, paths map[string]string) (string, error) {
-	if p, ok := paths[pod]; ok {
-		return p, nil
-	}
-	for prefix, dir := range paths {
-		if rest, ok := strings.CutPrefix(pod, prefix+"/"); ok {
-			return filepath.Join(dir, filepath.FromSlash(rest)), nil
-		}
-	}
-	return "", fmt.Errorf("no local folder for the pod path %s", pod)
-}
-
-// localPolicy is the workflow's retry strategy, deadlines and parallelism.
-func localPolicy(exp schema.Experiment) (local.Policy, error) {
-	w := exp.Workflow
-	rp, err := templates.RetryPolicy(w)
-	if err != nil {
-		return local.Policy{}, err
-	}
-	stepDeadline, err := time.ParseDuration(w.StepDeadline)
-	if err != nil {
-		return local.Policy{}, fmt.Errorf("workflow.stepDeadline: %w", err)
-	}
-	active, err := time.ParseDuration(w.ActiveDeadline)
-	if err != nil {
-		return local.Policy{}, fmt.Errorf("workflow.activeDeadline: %w", err)
-	}
-	pol := local.Policy{
-		Retry:       local.Retry{Limit: rp.Limit, Policy: rp.Policy, Backoff: rp.Backoff, Factor: rp.Factor, MaxDuration: rp.MaxDuration},
-		StepTimeout: stepDeadline,
-		Timeout:     active,
-	}
-	if sw := exp.Sweep; sw != nil {
-		pol.Parallelism = sw.Parallelism
-	}
-	return pol, nil
 }
 
 // capParallel applies --parallel to the sweep's parallelism.
@@ -483,7 +238,7 @@ func runExperiment(ctx context.Context, p *plan.Plan, f *localFlags, opts local.
 		return fmt.Errorf("finding the work dir: %w", err)
 	}
 	l := local.Layout{Root: root, Experiment: p.Experiment.Name}
-	g, err := localGraph(p, l, sel, os.LookupEnv)
+	g, err := lowering.Lower(p, l, sel, os.LookupEnv)
 	if err != nil {
 		return fmt.Errorf("planning %s: %w", p.Experiment.Name, err)
 	}
@@ -548,7 +303,7 @@ func summary(w io.Writer, g *local.Graph, s local.Summary) {
 		}
 		if rep, err := eval.Read(filepath.Join(u.Dir, local.DirMetrics, bundle.FileMetrics)); err == nil && (r.Status == local.StatusDone || r.Status == local.StatusFinished) {
 			acc = fmt.Sprintf("%.4f", rep.Accuracy)
-			if !contains(rep.Undefined, "f1_macro") {
+			if !slices.Contains(rep.Undefined, "f1_macro") {
 				f1 = fmt.Sprintf("%.4f", rep.Macro.F1)
 			}
 		}
