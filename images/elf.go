@@ -55,7 +55,7 @@ func Deps(binary string) (interp string, libs []Lib, err error) {
 	if interp != "" {
 		seen[filepath.Base(interp)] = true // the loader satisfies its own name
 	}
-	type object struct{ path, needed string }
+	type object struct{ path string }
 	queue := []object{{path: binary}}
 	for len(queue) > 0 {
 		o := queue[0]

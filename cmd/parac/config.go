@@ -41,7 +41,9 @@ data path). The output is what "parak8s train --config" reads.`,
 				var found bool
 				for _, t := range p.Trials {
 					if t.ID == trial || t.Short() == trial {
-						exp, err = step.Apply(exp, t.Overrides)
+						if exp, err = step.Apply(exp, t.Overrides); err != nil {
+							return fmt.Errorf("trial %s: %w", t.Short(), err)
+						}
 						found = true
 						break
 					}

@@ -11,8 +11,8 @@ import (
 	"testing"
 )
 
-// EnvSkipServers=1 lets tests that need a real server skip when none can be
-// started (CI never sets it).
+// EnvSkipServers names the variable that, set to 1, lets tests that need a
+// real server skip when none can be started (CI never sets it).
 const EnvSkipServers = "PARAK8S_SKIP_SERVERS"
 
 // SkipServers reports whether EnvSkipServers is set.
