@@ -79,6 +79,18 @@ test: libtorch chromium ## run every test (starts PostgreSQL, MLflow and a regis
 test-short: libtorch ## the fast tests only (no servers, no binary builds)
 	$(CGO_ENV) PARAK8S_SKIP_SERVERS=1 $(GO) test -short ./...
 
+# lint: go vet and staticcheck (its checks in staticcheck.conf) over every package, the e2e
+# tests (tag e2e) included, with the cgo flags the libtorch packages need. staticcheck is built
+# once from the Go module proxy into $PARAK8S_CACHE/staticcheck-VERSION (default ~/.cache/parak8s).
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(or $(PARAK8S_CACHE),$(HOME)/.cache/parak8s)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+$(STATICCHECK):
+	GOBIN=$(dir $@) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+lint: libtorch $(STATICCHECK) ## go vet and staticcheck (staticcheck.conf) over every package, e2e tests included
+	$(CGO_ENV) $(GO) vet -tags e2e ./...
+	$(CGO_ENV) $(STATICCHECK) -tags e2e ./...
+
 # integration: the tests that talk to real servers (MLflow, PostgreSQL, an OCI registry). The
 # servers come from scripts/*.sh on their default ports (PGPORT, REGISTRY_PORT, MLFLOW_PORT to
 # change them); the ones started here are stopped at the end, also when a test fails.
