@@ -170,6 +170,27 @@ func (b *Browser) WaitVisible(selector string) error {
 	return nil
 }
 
+// WaitFor waits, within the browser's timeout, until a JavaScript
+// expression is truthy (polled every 250 ms), and decodes its value into out
+// (nil: ignored). Pages that render after loading (single-page apps) are
+// read this way.
+func (b *Browser) WaitFor(js string, out any) error {
+	poll := `new Promise((resolve, reject) => {
+  const start = Date.now();
+  (function poll() {
+    let v;
+    try { v = (` + js + `); } catch (e) { v = undefined; }
+    if (v) return resolve(v);
+    if (Date.now() - start > ` + strconv.FormatInt(b.timeout.Milliseconds()-1000, 10) + `) return reject(new Error("timed out"));
+    setTimeout(poll, 250);
+  })();
+})`
+	if err := b.Eval(poll, out); err != nil {
+		return fmt.Errorf("waiting for %.80q: %w", js, err)
+	}
+	return nil
+}
+
 // Eval evaluates a JavaScript expression in the page and decodes its value
 // (JSON) into out; a promise is awaited.
 func (b *Browser) Eval(js string, out any) error {

@@ -59,6 +59,14 @@ func TestBrowser(t *testing.T) {
 	if text != "seen v" {
 		t.Errorf("the page shows %q, want %q", text, "seen v")
 	}
+	// A page that changes after loading: WaitFor sees the change.
+	if err := b.Eval(`setTimeout(() => document.getElementById("p").textContent = "later", 600)`, nil); err != nil {
+		t.Fatal(err)
+	}
+	var later string
+	if err := b.WaitFor(`document.getElementById("p").textContent === "later" && "yes"`, &later); err != nil || later != "yes" {
+		t.Errorf("WaitFor: %q, %v", later, err)
+	}
 	if err := b.Eval(`nope(`, nil); err == nil {
 		t.Error("a script with a syntax error evaluated without an error")
 	}
