@@ -24,7 +24,7 @@ func reportCmd(stdout io.Writer) *cobra.Command {
 	opts := compiler.DefaultOptions()
 	ropts := report.DefaultOptions()
 	workdir := local.DefaultWorkDir
-	var out string
+	var out, source string
 	cmd := &cobra.Command{
 		Use:   "report [FILE|DIR]",
 		Short: "Write an HTML report of an experiment's trials from the work directory",
@@ -35,7 +35,16 @@ ROC curve, confusion matrix and a link to its MLflow run.
 
 With a spec, the report shows the spec's trials; without one, every trial
 of the experiment in the work directory (--experiment picks one when there
-are several). The default output is WORKDIR/EXPERIMENT/report.html.`,
+are several). The default output is WORKDIR/EXPERIMENT/report.html.
+
+A sweep run on a cluster left its results on the servers: when the work
+directory has none of the trials (or with --source servers), the report is
+made from the MLflow runs tagged with the experiment (MLFLOW_TRACKING_URI;
+the MLflow experiment is the spec's tracking.experiment, else
+MLFLOW_EXPERIMENT_NAME, else the experiment's name), whose report files are
+downloaded to WORKDIR/EXPERIMENT/servers, and from the trials of the results
+database (DATABASE_URL), which gives each trial's status. The report is the
+same as a local run's of the same trials.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := report.CheckMetric(ropts.Metric); err != nil {
@@ -48,10 +57,25 @@ are several). The default output is WORKDIR/EXPERIMENT/report.html.`,
 					return err
 				}
 				for _, r := range res {
-					inputs = append(inputs, fromPlan(r, workdir))
+					in := fromPlan(r, workdir)
+					if servers, err := useServers(source, len(in.Trials) > 0); err != nil {
+						return err
+					} else if servers {
+						if in, err = planFromServers(cmd.Context(), r, workdir); err != nil {
+							return err
+						}
+					}
+					inputs = append(inputs, in)
 				}
 			} else {
 				in, err := fromWorkDir(workdir, opts.Spec.Experiment)
+				servers, serr := useServers(source, err == nil)
+				if serr != nil {
+					return serr
+				}
+				if servers {
+					in, err = experimentFromServers(cmd.Context(), opts.Spec.Experiment, workdir)
+				}
 				if err != nil {
 					return err
 				}
@@ -92,6 +116,7 @@ are several). The default output is WORKDIR/EXPERIMENT/report.html.`,
 	}
 	cmd.Flags().StringVar(&opts.Spec.Experiment, "experiment", "", "only the experiment `NAME`")
 	cmd.Flags().StringVar(&workdir, "workdir", workdir, "the work `DIR` parac run wrote")
+	cmd.Flags().StringVar(&source, "source", "auto", "where the results are: `local` (the work dir), servers (MLFLOW_TRACKING_URI and/or DATABASE_URL), auto (local when the work dir has the trials)")
 	cmd.Flags().StringVar(&ropts.Metric, "metric", ropts.Metric, "rank trials by `NAME`: "+strings.Join(report.Metrics(), ", ")+", or val_ and a training metric")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the report to `FILE` (- for stdout)")
 	cmd.Flags().IntVar(&ropts.Details, "details", report.DefaultDetails, "show the curves, ROC and confusion matrix of the best `N` trials (-1: all)")

@@ -3,18 +3,25 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"parak8s.dev/parak8s/compiler"
+	"parak8s.dev/parak8s/compiler/plan"
 	"parak8s.dev/parak8s/internal/testenv"
+	"parak8s.dev/parak8s/runtime/bundle"
+	"parak8s.dev/parak8s/runtime/eval"
+	"parak8s.dev/parak8s/runtime/local"
 	"parak8s.dev/parak8s/runtime/results"
 	"parak8s.dev/parak8s/runtime/step"
+	"parak8s.dev/parak8s/runtime/tracking"
 )
 
 // Server-backed tests of parac (make integration): --skip-finished and the
@@ -148,5 +155,208 @@ sweep: parameters: [
 	var o, e bytes.Buffer
 	if code := run([]string{"compile", "--skip-finished", spec}, &o, &e); code != 2 || !strings.Contains(e.String(), "set DATABASE_URL") {
 		t.Errorf("without DATABASE_URL: exit %d, stderr %s", code, e.String())
+	}
+}
+
+// reportTrial writes a finished trial's folder as parac run leaves it:
+// trial.json, model/ (model.json, history.json, training.png), metrics/
+// (metrics.json, roc.png, confusion.png), out/run-id and the done marker.
+func reportTrial(t *testing.T, dir string, tr plan.Trial, experiment string, wrongEvery int, runID string) {
+	t.Helper()
+	classes := []string{"N", "S", "V", "F", "Q"}
+	model, metrics := filepath.Join(dir, local.DirModel), filepath.Join(dir, local.DirMetrics)
+	h := bundle.History{}
+	for i := 1; i <= 3; i++ {
+		f := float64(i)
+		h.Epochs = append(h.Epochs, bundle.Epoch{Epoch: i, Steps: int64(100 * i), LR: 1e-3 / f, TrainLoss: 1 / f / float64(wrongEvery),
+			ValLoss: 1.2/f + 0.05, Val: map[string]float64{"loss": 1.2/f + 0.05, "f1": 0.5 + 0.1*f}, Seconds: 2})
+	}
+	man := bundle.Manifest{Format: bundle.Format, Trial: tr.ID, Experiment: experiment, Kind: "deepcnn1d", Classes: classes, Input: []int{1, 187}, DataKey: tr.DataKey,
+		Epochs: 3, BestEpoch: 3, Monitor: "f1", Val: h.Epochs[2].Val, Steps: 300, StepsPerSecond: 50, Created: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	var series []eval.Series
+	for _, name := range []string{"train_loss", "val_loss"} {
+		s := eval.Series{Name: name}
+		for _, e := range h.Epochs {
+			s.Values = append(s.Values, map[string]float64{"train_loss": e.TrainLoss, "val_loss": e.ValLoss}[name])
+		}
+		series = append(series, s)
+	}
+	training, err := eval.PlotTraining(series, eval.DefaultPlotOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := eval.Input{Classes: classes}
+	for i := 0; i < 50; i++ {
+		label, pred := i%5, i%5
+		if i%wrongEvery == 0 {
+			pred = (label + 1) % 5
+		}
+		in.Labels = append(in.Labels, label)
+		for c := 0; c < 5; c++ {
+			p := float32(0.1)
+			if c == pred {
+				p = 0.6
+			}
+			in.Probs = append(in.Probs, p)
+		}
+	}
+	r, err := eval.Compute(in, eval.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	curves, err := eval.ROCCurves(in, eval.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	roc, err := eval.PlotROC(curves, eval.DefaultPlotOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := eval.PlotConfusion(r.Confusion, eval.DefaultPlotOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{model, metrics, filepath.Join(dir, local.DirOut)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info := local.TrialInfo{ID: tr.ID, Experiment: experiment, DataKey: tr.DataKey, Label: tr.Label(), Overrides: tr.Overrides}
+	for _, err := range []error{
+		bundle.WriteJSON(filepath.Join(dir, local.FileTrial), info),
+		bundle.WriteJSON(filepath.Join(model, bundle.FileManifest), man),
+		bundle.WriteJSON(filepath.Join(model, bundle.FileHistory), h),
+		bundle.WriteFile(filepath.Join(model, bundle.FileWeights), []byte("weights")),
+		eval.WritePNG(filepath.Join(model, bundle.FileTraining), training),
+		bundle.WriteJSON(filepath.Join(metrics, bundle.FileMetrics), r),
+		eval.WritePNG(filepath.Join(metrics, bundle.FileROC), roc),
+		eval.WritePNG(filepath.Join(metrics, bundle.FileConfusion), conf),
+		bundle.WriteFile(filepath.Join(dir, local.DirOut, step.OutRunID), []byte(runID)),
+		bundle.WriteFile(filepath.Join(dir, local.FileDone), nil),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestIntegrationClusterReport: the trials of a sweep tracked to the real
+// MLflow and recorded in the real PostgreSQL (as a cluster leaves them) give
+// parac report the same HTML as the work dir of a local run of the same
+// trials; a trial only the database has (failed) is listed with its status.
+func TestIntegrationClusterReport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	uri := serverEnv(t, "mlflow.sh", step.EnvMLflowURI)
+	dsn := serverEnv(t, "postgres.sh", step.EnvDatabaseURL)
+	t.Setenv(step.EnvMLflowURI, uri)
+	t.Setenv(step.EnvDatabaseURL, dsn)
+	t.Setenv(step.EnvMLflowExperiment, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	name := "report-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "exp.cue")
+	err := os.WriteFile(spec, []byte(fmt.Sprintf(`name: %q
+data: source: {kind: "wfdb", path: "/data/mitdb"}
+model: kind: "deepcnn1d"
+sweep: parameters: [
+	{path: "training.optimizer.lr", values: [0.001, 0.01]},
+	{path: "model.dropout", values: [0.2, 0.5]},
+]
+`, name)), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := compiler.Plan(spec, compiler.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	trials := res[0].Plan.Trials
+	ml, err := tracking.New(tracking.Config{TrackingURI: uri}, tracking.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := results.Open(ctx, dsn, results.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	expID, err := ml.GetOrCreateExperiment(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// trials 0-2 finished (tracked as parak8s track does, recorded), 3 failed
+	// on the cluster (recorded only)
+	localWork := filepath.Join(dir, "local")
+	l := local.Layout{Root: localWork, Experiment: name}
+	for i, wrong := range []int{10, 4, 25} {
+		tr := trials[i]
+		sweep, err := json.Marshal(map[string]any{tr.Overrides[0].Path: tr.Overrides[0].Value, tr.Overrides[1].Path: tr.Overrides[1].Value})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runName := tr.Short() + " " + tr.Label()
+		run, _, err := ml.EnsureRun(ctx, expID, tr.ID, map[string]string{tracking.TagRunName: runName, "parak8s.experiment": name, "parak8s.sweep": string(sweep)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reportTrial(t, l.Trial(tr.ID), tr, name, wrong, run.Info.RunID)
+		for _, d := range []string{local.DirModel, local.DirMetrics} {
+			if _, err := ml.UploadDir(ctx, run.Info.ArtifactURI, filepath.Join(l.Trial(tr.ID), d), d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := ml.UpdateRun(ctx, run.Info.RunID, tracking.RunFinished, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		rec := results.TrialRecord{ID: tr.ID, Experiment: name, Status: results.StatusSucceeded, SweepPoint: sweep, MLflowRunID: run.Info.RunID}
+		if err := store.RecordTrial(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	generated := regexp.MustCompile(` Generated [0-9-]+ [0-9:]+ [A-Z]+\.`)
+	reportOf := func(t *testing.T, args ...string) string {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "report.html")
+		parac(t, append([]string{"report", "-o", out}, args...)...)
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return generated.ReplaceAllString(string(b), "")
+	}
+	want := reportOf(t, "--workdir", localWork, spec)
+	if !strings.Contains(want, trials[2].Short()) || !strings.Contains(want, "data:image/png;base64,") {
+		t.Fatalf("the local report lacks the trials or their plots")
+	}
+	clusterWork := filepath.Join(dir, "cluster")
+	// with the spec: the same as the local report, byte for byte
+	if got := reportOf(t, "--workdir", clusterWork, spec); got != want {
+		t.Errorf("the report from the servers differs from the local one (%d bytes, want %d)", len(got), len(want))
+		os.WriteFile(filepath.Join(os.TempDir(), "report-servers.html"), []byte(got), 0o644)
+		os.WriteFile(filepath.Join(os.TempDir(), "report-local.html"), []byte(want), 0o644)
+	}
+	// without a spec: every trial of the experiment; the same leaderboard
+	// order as the local one's
+	wantNoSpec := reportOf(t, "--workdir", localWork, "--experiment", name)
+	if got := reportOf(t, "--workdir", clusterWork, "--experiment", name); got != wantNoSpec {
+		t.Errorf("without a spec the report from the servers differs from the local one (%d bytes, want %d)", len(got), len(wantNoSpec))
+		os.WriteFile(filepath.Join(os.TempDir(), "report-servers.html"), []byte(got), 0o644)
+		os.WriteFile(filepath.Join(os.TempDir(), "report-local.html"), []byte(wantNoSpec), 0o644)
+	}
+
+	// a trial that failed on the cluster: in the database only
+	if err := store.RecordTrial(ctx, results.TrialRecord{ID: trials[3].ID, Experiment: name, Status: results.StatusFailed,
+		SweepPoint: json.RawMessage(`{"model.dropout": 0.5, "training.optimizer.lr": 0.01}`)}); err != nil {
+		t.Fatal(err)
+	}
+	got := reportOf(t, "--workdir", clusterWork, "--source", "servers", spec)
+	if !strings.Contains(got, trials[3].Short()) || !strings.Contains(got, "failed") {
+		t.Errorf("the failed trial is not in the report from the servers")
+	}
+	if !strings.Contains(got, "4 trials, 3 with") {
+		t.Errorf("the report from the servers does not count 4 trials, 3 ranked")
 	}
 }

@@ -183,3 +183,45 @@ func sortMetrics(ms []Metric) {
 		return ms[i].Step < ms[j].Step
 	})
 }
+
+// Trials returns the experiment's trials, sorted by id, without their
+// config, metrics and artifacts: id, experiment, sweep point, status, image,
+// dataset digest, run id, model digest and times.
+func (s *Store) Trials(ctx context.Context, experiment string) ([]TrialRecord, error) {
+	if err := s.ensureMigrated(ctx); err != nil {
+		return nil, fmt.Errorf("listing trials of %q: %w", experiment, err)
+	}
+	var out []TrialRecord
+	err := s.retry(ctx, func(ctx context.Context) error {
+		out = nil
+		rows, err := s.pool.Query(ctx, `SELECT id, experiment, sweep_point, status, image, dataset_digest,
+	mlflow_run_id, model_digest, started_at, finished_at, updated_at FROM trials WHERE experiment = $1 ORDER BY id`, experiment)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r TrialRecord
+			var status string
+			var sweep []byte
+			var started, finished *time.Time
+			if err := rows.Scan(&r.ID, &r.Experiment, &sweep, &status, &r.Image, &r.DatasetDigest,
+				&r.MLflowRunID, &r.ModelDigest, &started, &finished, &r.UpdatedAt); err != nil {
+				return err
+			}
+			r.Status, r.SweepPoint = Status(status), sweep
+			if started != nil {
+				r.StartedAt = *started
+			}
+			if finished != nil {
+				r.FinishedAt = *finished
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing trials of %q: %w", experiment, err)
+	}
+	return out, nil
+}

@@ -305,6 +305,22 @@ func TestFinishedTrials(t *testing.T) {
 	if got, err := s.FinishedTrials(ctx, exp+"-none"); err != nil || len(got) != 0 {
 		t.Errorf("FinishedTrials() of an unknown experiment = %v, %v; want none", got, err)
 	}
+	all, err := s.Trials(ctx, exp)
+	if err != nil || len(all) != 5 {
+		t.Fatalf("Trials() = %d trials (%v), want 5", len(all), err)
+	}
+	statuses := map[Status]int{}
+	for i, r := range all {
+		statuses[r.Status]++
+		var sweep map[string]any
+		if i > 0 && all[i-1].ID >= r.ID || r.Experiment != exp || json.Unmarshal(r.SweepPoint, &sweep) != nil || sweep["seed"] == nil ||
+			!strings.HasPrefix(r.MLflowRunID, "run-") || r.FinishedAt.IsZero() {
+			t.Errorf("Trials()[%d] = %+v", i, r)
+		}
+	}
+	if statuses[StatusSucceeded] != 2 || statuses[StatusFailed] != 1 {
+		t.Errorf("Trials() statuses %v", statuses)
+	}
 	if _, err := s.Trial(ctx, trialID("missing")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Trial() of a missing id: error = %v, want ErrNotFound", err)
 	}
