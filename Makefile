@@ -10,7 +10,7 @@ CGO_ENV = $(shell scripts/cgo-env.sh --make)
 # clone sits next to shared/), like the tests' internal/testenv; override to point elsewhere.
 DATA  ?= $(shell d="$(CURDIR)"; while [ "$$d" != / ]; do d=$$(dirname "$$d"); [ -d "$$d/shared/data" ] && { echo "$$d/shared/data"; break; }; done)
 
-.PHONY: help build images parac train-ecg cv-ecg train-pneumonia demo test test-short integration fuzz bench bench-train golden lint libtorch chromium clean cluster-up cluster-down e2e
+.PHONY: help build images parac train-ecg cv-ecg train-ecg-csv train-pneumonia demo test test-short integration fuzz bench bench-train golden lint libtorch chromium clean cluster-up cluster-down e2e
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,15 @@ cv-ecg: build ## 4-fold cross-validation by patient of the ECG example on DS1 (p
 	$(BIN)/parac run examples/ecg-cv --set 'data.source.path="$(abspath $(DATA))/mitdb"' --workdir out/ecg-cv --parak8s $(BIN)/parak8s
 	$(BIN)/parac report --workdir out/ecg-cv --experiment ecg-cv -o out/ecg-cv/report.html
 	@echo "$(abspath out/ecg-cv/report.html)"
+
+# train-ecg-csv: the seed's CSV pipeline (examples/ecg-csv): `parac data csv` writes the DS1
+# records as Kaggle-layout beat CSVs split by patient, then the example trains on them.
+train-ecg-csv: build ## write DS1 as beat CSVs split by patient (parac data csv) and train examples/ecg-csv on them -> out/ecg-csv/model
+	@mkdir -p out/ecg-csv
+	$(BIN)/parac data csv $(DATA)/mitdb out/ecg-csv/data
+	$(BIN)/parac config examples/ecg-csv --set 'data.source.path="$(abspath out/ecg-csv/data)"' > out/ecg-csv/experiment.json
+	$(BIN)/parak8s train --config out/ecg-csv/experiment.json --out out/ecg-csv/model --checkpoints out/ecg-csv/checkpoints
+	$(BIN)/parak8s evaluate --model out/ecg-csv/model --data out/ecg-csv/data --split val --out out/ecg-csv/metrics
 
 train-pneumonia: build ## train the pneumonia example's default config on train, report on val -> out/pneumonia/model
 	@mkdir -p out/pneumonia

@@ -27,6 +27,7 @@ func TestGolden(t *testing.T) {
 		{"pneumonia", 8},
 		{"demo", 4},
 		{"ecg-cv", 4},
+		{"ecg-csv", 1},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
 			res, err := compiler.Compile(tc.dir, compiler.DefaultOptions())

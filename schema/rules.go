@@ -55,8 +55,10 @@ func (e Experiment) Problems() []Problem {
 	switch {
 	case sp.By == "record" && kind != "wfdb":
 		add("data.split.by", "%q needs WFDB records; %s splits by %s", sp.By, kindWords[kind], splitsOf[kind])
-	case sp.By == "folder" && kind != "images":
-		add("data.split.by", "%q needs image folders; %s splits by %s", sp.By, kindWords[kind], splitsOf[kind])
+	case sp.By == "folder" && kind == "csv" && strings.HasSuffix(strings.ToLower(d.Source.Path), ".csv"):
+		add("data.split.by", "%q reads NAME.csv files from the folder data.source.path, but %s is one file: split it by \"fraction\"", sp.By, d.Source.Path)
+	case sp.By == "folder" && kind != "images" && kind != "csv":
+		add("data.split.by", "%q needs image folders or beat CSV files; %s splits by %s", sp.By, kindWords[kind], splitsOf[kind])
 	}
 	splits := []string{"train", "val", "test"}
 	vals := map[string]any{"train": sp.Train, "val": sp.Val, "test": sp.Test}
@@ -118,7 +120,7 @@ func (e Experiment) Problems() []Problem {
 			for _, f := range []struct {
 				name string
 				on   bool
-			}{{"rrFeatures", sig.RRFeatures}, {"rrRelative", sig.RRRelative}, {"rrIrregularity", sig.RRIrregularity}} {
+			}{{"rrFeatures", sig.RRFeatures}, {"rrRelative", sig.RRRelative}, {"rrIrregularity", sig.RRIrregularity}, {"rrAverage", sig.RRAverage}} {
 				if f.on {
 					add("data.signal."+f.name, "a beat CSV holds no R-peak times to compute RR features from; set it to false")
 				}
@@ -158,7 +160,7 @@ func (e Experiment) Problems() []Problem {
 		add("model.adaptBatchNorm", "adapts batch norm per record and needs WFDB records (data.source.kind is %q)", kind)
 	}
 	if c := m.DeepCNN1D; m.Kind == "deepcnn1d" && c != nil && c.RRExpert != nil {
-		if sig := d.Signal; sig == nil || !(sig.RRFeatures || sig.RRRelative || sig.RRIrregularity) {
+		if sig := d.Signal; sig == nil || !(sig.RRFeatures || sig.RRRelative || sig.RRIrregularity || sig.RRAverage) {
 			add("model.deepcnn1d.rrExpert", "the RR expert needs RR features: set data.signal.rrFeatures, rrRelative or rrIrregularity")
 		}
 	}
@@ -202,7 +204,7 @@ var conditionMetric = regexp.MustCompile(`^(train|val|test)_([a-z0-9]+)`)
 
 var kindWords = map[string]string{"wfdb": "a WFDB source", "csv": "a beat CSV", "images": "an image folder source"}
 
-var splitsOf = map[string]string{"wfdb": `"fraction" or "record"`, "csv": `"fraction"`, "images": `"fraction" or "folder"`}
+var splitsOf = map[string]string{"wfdb": `"fraction" or "record"`, "csv": `"fraction" or "folder"`, "images": `"fraction" or "folder"`}
 
 func strings1(v any) []string {
 	var out []string

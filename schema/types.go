@@ -101,6 +101,7 @@ type Signal struct {
 	RRFeatures     bool          `json:"rrFeatures"`
 	RRRelative     bool          `json:"rrRelative"`
 	RRIrregularity bool          `json:"rrIrregularity,omitempty"`
+	RRAverage      bool          `json:"rrAverage,omitempty"`
 	RecordTemplate bool          `json:"recordTemplate"`
 	Labels         string        `json:"labels"`
 	Augment        SignalAugment `json:"augment"`

@@ -19,7 +19,7 @@ func dataCmd(stdout io.Writer) *cobra.Command {
 		Use:   "data",
 		Short: "Put data sets where the steps of a compiled workflow can read them",
 	}
-	cmd.AddCommand(dataPushCmd(stdout))
+	cmd.AddCommand(dataPushCmd(stdout), dataCSVCmd(stdout))
 	return cmd
 }
 

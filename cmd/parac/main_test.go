@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"parak8s.dev/parak8s/internal/testenv"
 	"parak8s.dev/parak8s/runtime/publish"
 )
 
@@ -25,7 +27,9 @@ func TestMain(m *testing.M) {
 // Every script has an in-process OCI registry (go-containerregistry's) at
 // $REGISTRY, and a command `pull REF|@FILE DIR` that pulls an artifact (the
 // reference, or the last word of FILE) as the prepare step does
-// (publish.Pull, its digest checked when the reference pins one).
+// (publish.Pull, its digest checked when the reference pins one), and
+// $MITDB, the shared MIT-BIH records' folder (condition [mitdb]: it is
+// there).
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
@@ -33,7 +37,15 @@ func TestScripts(t *testing.T) {
 			srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 			e.Defer(srv.Close)
 			e.Setenv("REGISTRY", strings.TrimPrefix(srv.URL, "http://"))
+			e.Setenv("MITDB", testenv.FindData("mitdb", "RECORDS"))
 			return nil
+		},
+		// [mitdb]: the real MIT-BIH records are at $MITDB.
+		Condition: func(cond string) (bool, error) {
+			if cond == "mitdb" {
+				return testenv.FindData("mitdb", "RECORDS") != "", nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"pull": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -210,6 +210,7 @@ func ECGOptions(sig *schema.Signal) (ecg.Options, error) {
 	o.RR = sig.RRFeatures
 	o.RRRelative = sig.RRRelative
 	o.RRIrregularity = sig.RRIrregularity
+	o.RRAverage = sig.RRAverage
 	o.Template = sig.RecordTemplate
 	if o.Template && sig.Augment.Enabled {
 		return o, fmt.Errorf("data.signal.augment.enabled: augmentation cannot be combined with data.signal.recordTemplate")

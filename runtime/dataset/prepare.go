@@ -137,6 +137,9 @@ func prepare(ctx context.Context, data schema.Data, dir string, opts Options) (_
 			}
 			log.Info("reading WFDB records", "path", local, "records", recordCount(parts))
 			src, err = loadWFDB(ctx, local, parts, data.Signal, data.Classes)
+		} else if sp.by == ByFolder {
+			log.Info("reading beat CSVs", "path", local)
+			src, err = loadCSVFolder(local, data.Signal, data.Classes, sp)
 		} else {
 			csv, cerr := csvFile(local)
 			if cerr != nil {

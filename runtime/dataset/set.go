@@ -169,9 +169,31 @@ func detectRaw(path string) (string, error) {
 	return SourceImages, nil
 }
 
+// rawCSVFile is the beat CSV that OpenRaw reads for split: path itself
+// when it is a file; in a folder, NAME.csv for the file data.split names
+// (split.by "folder"), else the folder's only *.csv file.
+func rawCSVFile(path string, sp schema.Split, split string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("reading raw data: %w", err)
+	}
+	if !fi.IsDir() {
+		return path, nil
+	}
+	if sp.By != ByFolder {
+		return csvFile(path)
+	}
+	name, _ := map[string]any{SplitTrain: sp.Train, SplitVal: sp.Val, SplitTest: sp.Test}[split].(string)
+	if name == "" {
+		return "", fmt.Errorf("data.split.%s: no file named for this split", split)
+	}
+	return filepath.Join(path, name+".csv"), nil
+}
+
 // OpenRaw reads the raw data at path with the preprocessing of data (a
 // model's data config) as one split named split. What path holds decides
-// how it is read: a file is a beat CSV, a folder with *.hea headers is WFDB
+// how it is read: a file is a beat CSV (for a CSV source, a folder gives
+// the file of split, see rawCSVFile), a folder with *.hea headers is WFDB
 // records (those of data.source.records, else all of them: the RECORDS file
 // or every header), any other folder
 // is images, either PATH/CLASS/* or PATH/SPLIT/CLASS/*. The layout must
@@ -194,6 +216,13 @@ func openRaw(ctx context.Context, data schema.Data, path, split string) (*Set, e
 	}
 	if strings.Contains(path, "://") {
 		return nil, fmt.Errorf("raw data must be a local path")
+	}
+	if data.Source.Kind == SourceCSV {
+		file, err := rawCSVFile(path, data.Split, split)
+		if err != nil {
+			return nil, err
+		}
+		path = file
 	}
 	layout, err := detectRaw(path)
 	if err != nil {

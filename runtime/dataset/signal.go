@@ -400,7 +400,7 @@ func readCSV(path string, sig *schema.Signal, classes []string) (*ecg.Dataset, *
 	for _, f := range []struct {
 		name string
 		on   bool
-	}{{"rrFeatures", sig.RRFeatures}, {"rrRelative", sig.RRRelative}, {"rrIrregularity", sig.RRIrregularity}} {
+	}{{"rrFeatures", sig.RRFeatures}, {"rrRelative", sig.RRRelative}, {"rrIrregularity", sig.RRIrregularity}, {"rrAverage", sig.RRAverage}} {
 		if f.on {
 			return nil, nil, fmt.Errorf("data.signal.%s: a beat CSV holds no R-peak times to compute RR features from; set it to false", f.name)
 		}
@@ -428,7 +428,7 @@ func readCSV(path string, sig *schema.Signal, classes []string) (*ecg.Dataset, *
 // (beats are keyed by line number).
 func loadCSV(path string, sig *schema.Signal, classes []string, sp splitSpec) (*signalSource, error) {
 	if sp.by != ByFraction {
-		return nil, fmt.Errorf("data.split.by: %q: a beat CSV has neither records nor folders; use %q", sp.by, ByFraction)
+		return nil, fmt.Errorf("data.split.by: %q: a beat CSV has no records; use %q, or %q with one NAME.csv file per split", sp.by, ByFraction, ByFolder)
 	}
 	ds, l, err := readCSV(path, sig, classes)
 	if err != nil {
@@ -460,6 +460,34 @@ func loadCSV(path string, sig *schema.Signal, classes []string, sp splitSpec) (*
 			return nil, fmt.Errorf("reading beat CSV %s: %w", path, err)
 		}
 		src.splits[n] = b
+	}
+	return src, nil
+}
+
+// loadCSVFolder reads one beat CSV per split, dir/NAME.csv for the file
+// NAME that data.split names (split.by "folder"): beats split by patient
+// before they became rows, as `parac data csv` writes them. All files must
+// have one width.
+func loadCSVFolder(dir string, sig *schema.Signal, classes []string, sp splitSpec) (*signalSource, error) {
+	src := &signalSource{channels: 1, splits: map[string]*Beats{}, root: dir}
+	for _, n := range sp.names() {
+		name := sp.folders[n] + ".csv"
+		ds, l, err := readCSV(filepath.Join(dir, name), sig, classes)
+		if err != nil {
+			return nil, fmt.Errorf("data.split.%s: %w", n, err)
+		}
+		width := len(ds.Beats[0].Signal)
+		if src.length == 0 {
+			src.length, src.classes = width, l.classes
+		} else if width != src.length {
+			return nil, fmt.Errorf("data.split.%s: %s has %d samples per beat, %s.csv has %d", n, name, width, sp.folders[SplitTrain], src.length)
+		}
+		b, _, err := toBeats(ds.Beats, l, width, 0, nil)
+		if err != nil {
+			return nil, fmt.Errorf("reading beat CSV %s: %w", name, err)
+		}
+		src.splits[n] = b
+		src.files = append(src.files, name)
 	}
 	return src, nil
 }

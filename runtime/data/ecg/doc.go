@@ -33,8 +33,10 @@
 //     and the result is deterministic.
 //
 // Optional RR features (Options.RR; Options.RRRelative, the rhythm
-// relative to the beat's own record; Options.RRIrregularity, how irregular
-// the rhythm around the beat is) are described at Beat.RR;
+// relative to the beat's own record; Options.RRAverage, the beat's
+// intervals over the mean RR of the 5 minutes around it;
+// Options.RRIrregularity, how irregular the rhythm around the beat is) are
+// described at Beat.RR;
 // Options.Template adds a second channel, each window minus the per-sample
 // median window of its record. Both use only the record's own beats, never
 // labels, so they are computed the same way for a patient never seen. ReadCSV and

@@ -537,3 +537,48 @@ func TestIrregularity(t *testing.T) {
 		t.Errorf("span 0: %v", err)
 	}
 }
+
+// TestAverageRR: beats at 0 1 2 3 4 5 6 s with a 4 s pause before the
+// last and a 4 s window (±2 s): the last beat's window holds only the
+// pause.
+func TestAverageRR(t *testing.T) {
+	samples := []int64{0, 360, 720, 1080, 1440, 1800, 3240}
+	rr := rrFeatures(samples, 360, 10)
+	got := averageRR(samples, rr, 360, 4)
+	// Intervals inside ±2 s of each beat, in seconds.
+	means := []float64{1, 1, 1, 1, 1, 1, 4}
+	for i, m := range means {
+		want := [NumAverageFeatures]float32{float32(m), float32(float64(rr[i][0]) / m), float32(float64(rr[i][1]) / m), float32(float64(rr[i][2]) / m)}
+		for j := range want {
+			if math.Abs(float64(got[i][j]-want[j])) > 1e-6 {
+				t.Errorf("beat %d feature %d: %v, want %v", i, j, got[i][j], want[j])
+			}
+		}
+	}
+	// A window over the whole record: the record's mean interval (9 s / 6),
+	// pauses counted, unlike a median (1 s).
+	for i, f := range averageRR(samples, rr, 360, 100) {
+		if math.Abs(float64(f[0])-1.5) > 1e-6 {
+			t.Errorf("whole record, beat %d: average %v, want 1.5", i, f[0])
+		}
+	}
+	if got := averageRR([]int64{7}, rrFeatures([]int64{7}, 360, 10), 360, 300); got[0] != [NumAverageFeatures]float32{} {
+		t.Errorf("single beat: %v", got)
+	}
+	for _, f := range averageRR([]int64{0, 0, 0}, rrFeatures([]int64{0, 0, 0}, 360, 10), 360, 300) {
+		for _, v := range f {
+			if math.IsInf(float64(v), 0) || math.IsNaN(float64(v)) {
+				t.Fatalf("zero intervals give %v", f)
+			}
+		}
+	}
+	o := DefaultOptions()
+	o.RRAverage = true
+	if o.Features() != NumAverageFeatures {
+		t.Errorf("features %d, want %d", o.Features(), NumAverageFeatures)
+	}
+	o.RRAverageWindow = 0
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "rr average window 0") {
+		t.Errorf("window 0: %v", err)
+	}
+}

@@ -39,6 +39,15 @@ type Beat struct {
 	// neighbourhood, which runs of ectopic beats do not hide). Intervals
 	// are floored at one sample.
 	//
+	// With Options.RRAverage, NumAverageFeatures more follow (de Chazal
+	// et al. 2004; Lin and Yang 2014): the average RR interval in seconds,
+	// the mean of the intervals that lie inside the Options.RRAverageWindow
+	// seconds centred on the beat (the record's mean for a record shorter
+	// than that), then previous, next and local average RR over it. Unlike
+	// the median of RRRelative, the mean counts long pauses and fast runs,
+	// so a record whose beats are mostly premature ones still has an
+	// average longer than their intervals.
+	//
 	// With Options.RRIrregularity, one more follows: the natural log of
 	// 0.01 plus the median absolute log ratio of successive previous-RR
 	// intervals among the Options.RRSpan on either side of the beat,
@@ -51,6 +60,9 @@ type Beat struct {
 
 // Number of RR features per beat.
 const NumRRFeatures = 5
+
+// Number of Options.RRAverage features per beat.
+const NumAverageFeatures = 4
 
 // Dataset is a list of beats with the class names their labels index.
 type Dataset struct {
@@ -153,11 +165,15 @@ func Extract(rec *wfdb.Record, anns []wfdb.Annotation, opt Options) ([]Beat, Sta
 	}
 	var rr, rel [][NumRRFeatures]float32
 	var irr []float32
+	var avg [][NumAverageFeatures]float32
 	if opt.Features() > 0 {
 		rr = rrFeatures(samples, fs, opt.RRWindow)
 	}
 	if opt.RRRelative {
 		rel = relativeRR(rr, opt.RRSpan, 1/fs)
+	}
+	if opt.RRAverage {
+		avg = averageRR(samples, rr, fs, opt.RRAverageWindow)
 	}
 	if opt.RRIrregularity {
 		irr = irregularity(rr, opt.RRSpan, 1/fs)
@@ -200,6 +216,9 @@ func Extract(rec *wfdb.Record, anns []wfdb.Annotation, opt Options) ([]Beat, Sta
 		}
 		if opt.RRRelative {
 			b.RR = append(b.RR, rel[i][:]...)
+		}
+		if opt.RRAverage {
+			b.RR = append(b.RR, avg[i][:]...)
 		}
 		if opt.RRIrregularity {
 			b.RR = append(b.RR, irr[i])
@@ -356,6 +375,42 @@ func relativeRR(rr [][NumRRFeatures]float32, span int, floor float64) [][NumRRFe
 		near := median(buf)
 		post, local := float64(f[1]), float64(f[2])
 		out[i] = [NumRRFeatures]float32{lr(pre[i], rec), lr(post, rec), lr(local, rec), lr(post, pre[i]), lr(pre[i], near)}
+	}
+	return out
+}
+
+// averageRR computes the Options.RRAverage features of beats at the given
+// sorted samples from their rrFeatures: interval i (between beats i and
+// i+1) counts for beat k when both its ends lie within window/2 seconds of
+// beat k (when none does, the interval before the beat, or after the
+// first beat, stands in). The mean is floored at one sample.
+func averageRR(samples []int64, rr [][NumRRFeatures]float32, fs, window float64) [][NumAverageFeatures]float32 {
+	n := len(samples)
+	out := make([][NumAverageFeatures]float32, n)
+	if n < 2 {
+		return out
+	}
+	half := int64(math.Round(window / 2 * fs))
+	// sum[i] = total length of intervals 0..i-1 in samples.
+	sum := make([]int64, n)
+	for i := 1; i < n; i++ {
+		sum[i] = sum[i-1] + samples[i] - samples[i-1]
+	}
+	lo, hi := 0, 0 // first and last beat inside the window
+	for k := range n {
+		for samples[k]-samples[lo] > half {
+			lo++
+		}
+		for hi+1 < n && samples[hi+1]-samples[k] <= half {
+			hi++
+		}
+		a, b := lo, hi
+		if a == b { // no interval inside the window: the one before the beat
+			a, b = max(0, k-1), max(1, k)
+		}
+		mean := max(float64(sum[b]-sum[a])/float64(b-a), 1) / fs
+		r := rr[k]
+		out[k] = [NumAverageFeatures]float32{float32(mean), float32(float64(r[0]) / mean), float32(float64(r[1]) / mean), float32(float64(r[2]) / mean)}
 	}
 	return out
 }

@@ -93,6 +93,15 @@ type Options struct {
 	// over RRSpan intervals on either side.
 	RRIrregularity bool
 
+	// RRAverage adds NumAverageFeatures more features to every beat,
+	// after those of RRRelative and before RRIrregularity's: the average
+	// RR interval around the beat in seconds and the beat's previous,
+	// next and local RR over it (see Beat.RR). RRAverageWindow is the
+	// length in seconds of the window, centred on the beat, it averages
+	// over (de Chazal et al. 2004: 5 minutes).
+	RRAverage       bool
+	RRAverageWindow float64
+
 	// Template appends a second channel to every beat window: the window
 	// minus the record's template, the per-sample median of all the
 	// windows cut from that record (its usual beat, found without labels).
@@ -108,6 +117,9 @@ func (o Options) Features() int {
 	}
 	if o.RRRelative {
 		n += NumRRFeatures
+	}
+	if o.RRAverage {
+		n += NumAverageFeatures
 	}
 	if o.RRIrregularity {
 		n++
@@ -129,17 +141,18 @@ func (o Options) Channels() int {
 // features.
 func DefaultOptions() Options {
 	return Options{
-		Lead:          "MLII",
-		Annotator:     "atr",
-		Rate:          125,
-		Method:        MethodWindow,
-		Before:        0.25,
-		After:         0.45,
-		Normalize:     NormZScore,
-		KachueeWindow: 10,
-		KachueeLength: 187,
-		RRWindow:      10,
-		RRSpan:        32,
+		Lead:            "MLII",
+		Annotator:       "atr",
+		Rate:            125,
+		Method:          MethodWindow,
+		Before:          0.25,
+		After:           0.45,
+		Normalize:       NormZScore,
+		KachueeWindow:   10,
+		KachueeLength:   187,
+		RRWindow:        10,
+		RRSpan:          32,
+		RRAverageWindow: 300,
 	}
 }
 
@@ -161,10 +174,12 @@ func (o Options) Validate() error {
 		return errors.New("options: empty annotator")
 	case o.Rate < 0 || math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0):
 		return fmt.Errorf("options: rate %v: want a non-negative number", o.Rate)
-	case (o.RR || o.RRRelative || o.RRIrregularity) && o.RRWindow < 1:
+	case (o.RR || o.RRRelative || o.RRIrregularity || o.RRAverage) && o.RRWindow < 1:
 		return fmt.Errorf("options: rr window %d: want at least 1", o.RRWindow)
 	case (o.RRRelative || o.RRIrregularity) && o.RRSpan < 1:
 		return fmt.Errorf("options: rr span %d: want at least 1", o.RRSpan)
+	case o.RRAverage && (!(o.RRAverageWindow > 0) || math.IsInf(o.RRAverageWindow, 0)):
+		return fmt.Errorf("options: rr average window %v s: want a positive number", o.RRAverageWindow)
 	}
 	switch o.Method {
 	case MethodWindow:
