@@ -9,7 +9,7 @@ import (
 
 func TestWithoutTrials(t *testing.T) {
 	p := &plan.Plan{
-		Trials: []plan.Trial{{ID: "a", Index: 0, DataKey: "x"}, {ID: "b", Index: 1, DataKey: "y"}, {ID: "c", Index: 2, DataKey: "x"}, {ID: "d", Index: 3, DataKey: "y"}},
+		Trials:   []plan.Trial{{ID: "a", Index: 0, DataKey: "x"}, {ID: "b", Index: 1, DataKey: "y"}, {ID: "c", Index: 2, DataKey: "x"}, {ID: "d", Index: 3, DataKey: "y"}},
 		Datasets: []plan.Dataset{{Key: "x", Trials: []int{0, 2}}, {Key: "y", Trials: []int{1, 3}}},
 	}
 	for _, tc := range []struct {
