@@ -223,15 +223,8 @@ func showPlan(ctx context.Context, stdout, stderr io.Writer, p *plan.Plan, f *lo
 		size += len(w.YAML)
 	}
 	pods := len(p.Datasets) + len(step.TrialKinds())*len(p.Trials)
-	peak := max(len(p.Datasets), len(p.Trials))
-	if sw := p.Experiment.Sweep; sw != nil && sw.Parallelism > 0 {
-		peak = min(peak, sw.Parallelism)
-	}
-	per := ""
-	if len(wfs) > 1 {
-		per = " per workflow"
-	}
-	fmt.Fprintf(stdout, "cluster: %s, %s bytes of YAML; %d pods, at most %d at once%s\n", plural(len(wfs), "workflow"), thousands(size), pods, peak, per)
+	peak, how := atOnce(p, wfs)
+	fmt.Fprintf(stdout, "cluster: %s, %s bytes of YAML; %d pods, at most %d at once%s\n", plural(len(wfs), "workflow"), thousands(size), pods, peak, how)
 	if db != nil {
 		line, err := resubmitLine(p, db, f.compiler.Argo)
 		if err != nil {
@@ -240,6 +233,43 @@ func showPlan(ctx context.Context, stdout, stderr io.Writer, p *plan.Plan, f *lo
 		fmt.Fprintln(stdout, line)
 	}
 	return nil
+}
+
+// atOnce is the most pods the workflows run at the same time, in total (a
+// trial runs its steps one after another, each prepare is one pod), and how
+// the shards share sweep.parallelism.
+func atOnce(p *plan.Plan, wfs []argo.Workflow) (int, string) {
+	par := 0
+	if sw := p.Experiment.Sweep; sw != nil {
+		par = sw.Parallelism
+	}
+	chained := argo.Chained(par, len(wfs))
+	total := 0
+	for _, w := range wfs {
+		// One workflow runs its prepare steps and its trials, at most its
+		// share of the parallelism at once.
+		keys := map[string]bool{}
+		for _, i := range w.Trials {
+			keys[p.Trials[i].DataKey] = true
+		}
+		n := max(len(keys), len(w.Trials))
+		if par > 0 {
+			n = min(n, argo.ShardParallelism(par, len(wfs)))
+		}
+		if chained {
+			total = max(total, n)
+		} else {
+			total += n
+		}
+	}
+	switch {
+	case len(wfs) <= 1:
+		return total, ""
+	case chained:
+		return total, fmt.Sprintf(" (more shards than sweep.parallelism %d: the workflows run one at a time, through the Argo mutex %s)", par, argo.ShardMutex(p.Experiment.Name))
+	default:
+		return total, fmt.Sprintf(" in total (the workflows run side by side, each at most %d of sweep.parallelism %d)", argo.ShardParallelism(par, len(wfs)), par)
+	}
 }
 
 func dbCount(db map[string]bool, n int) string {

@@ -97,12 +97,41 @@ func Emit(p *plan.Plan, opts Options) ([]Workflow, error) {
 	}
 }
 
-// ShardParallelism is each shard's share of the sweep's parallelism: the
-// shards of a sweep run side by side, so together they must not run more
-// trials at once than the spec allows. Each gets at least one, so with more
-// shards than parallelism the cap is the number of shards.
+// ShardParallelism is how many trials one shard of a sweep runs at once.
+// The shards never run more than the sweep's parallelism together: when
+// each can have a slot they run side by side and share it (parallelism /
+// shards each, rounded down); with more shards than parallelism they run
+// one after another (see Chained) and each has all of it.
 func ShardParallelism(parallelism, shards int) int {
+	if Chained(parallelism, shards) {
+		return max(parallelism, 1)
+	}
 	return max(1, parallelism/max(shards, 1))
+}
+
+// Chained reports whether the shards of a sweep run one at a time: there
+// are more of them than the sweep's parallelism, so side by side each would
+// still run one trial and together more than allowed. Each chained shard
+// holds the Argo mutex ShardMutex while it runs; the others wait (Pending,
+// "Waiting for … lock") and start in order of submission.
+func Chained(parallelism, shards int) bool { return shards > 1 && shards > parallelism }
+
+// RunningShards is how many shards of a sweep run at the same time.
+func RunningShards(parallelism, shards int) int {
+	if Chained(parallelism, shards) {
+		return 1
+	}
+	return max(shards, 1)
+}
+
+// ShardMutex is the name of the Argo mutex the chained shards of an
+// experiment take in turn (in the workflows' namespace).
+func ShardMutex(experiment string) string { return "parak8s-" + experiment + "-shards" }
+
+// MostAtOnce is the most trials the shards of a sweep run at once in
+// total: ShardParallelism × RunningShards, never above the parallelism.
+func MostAtOnce(parallelism, shards int) int {
+	return ShardParallelism(parallelism, shards) * RunningShards(parallelism, shards)
 }
 
 // split cuts n trials into consecutive shards of at most size.
@@ -178,6 +207,9 @@ func build(p *plan.Plan, trials []int, shard, shards int) (*wfv1.Workflow, error
 			PodMetadata:                  &wfv1.Metadata{Labels: map[string]string{templates.LabelExperiment: exp.Name}},
 		},
 	}
+	if sw := exp.Sweep; sw != nil && Chained(sw.Parallelism, shards) {
+		wf.Spec.Synchronization = &wfv1.Synchronization{Mutexes: []*wfv1.Mutex{{Name: ShardMutex(exp.Name)}}}
+	}
 	if !automount {
 		wf.Spec.Executor = &wfv1.ExecutorConfig{ServiceAccountName: exp.Workflow.ExecutorServiceAccount}
 	}
@@ -221,6 +253,9 @@ func title(p *plan.Plan, n, shard, shards int) string {
 	}
 	if shards > 1 {
 		s += fmt.Sprintf(", shard %d of %d", shard+1, shards)
+		if sw := p.Experiment.Sweep; sw != nil && Chained(sw.Parallelism, shards) {
+			s += " (one at a time)"
+		}
 	}
 	return s
 }

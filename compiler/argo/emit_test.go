@@ -162,6 +162,7 @@ func TestEmitShards(t *testing.T) {
 		{"max trials from spec", 10, 10, 3, argo.DefaultOptions(), "workflow: maxTrialsPerWorkflow: 100", 3},
 		{"max trials flag", 10, 10, 2, argo.Options{MaxBytes: 1 << 20, MaxTrials: 30}, "", 7},
 		{"bytes", 10, 10, 10, argo.Options{MaxBytes: 100 << 10}, "", 0},
+		{"more shards than parallelism: chained", 10, 10, 10, argo.Options{MaxBytes: 1 << 20, MaxTrials: 100}, "", 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, wfs := compile(t, sweepSpec(tc.n1, tc.n2, tc.n3, tc.extra), tc.opts)
@@ -173,12 +174,20 @@ func TestEmitShards(t *testing.T) {
 			}
 			seen := map[int]bool{}
 			names := map[string]bool{}
-			var running int64 // trials the shards may run at once, together
+			// Trials the shards may run at once, together: side by side the
+			// sum of their parallelism; chained (each holding the
+			// experiment's mutex) the largest.
+			var sum, largest int64
+			mutexes := 0
 			for _, w := range wfs {
 				for _, tmpl := range w.Workflow.Spec.Templates {
 					if tmpl.Name == argo.EntryTemplate && tmpl.Parallelism != nil {
-						running += *tmpl.Parallelism
+						sum += *tmpl.Parallelism
+						largest = max(largest, *tmpl.Parallelism)
 					}
+				}
+				if sy := w.Workflow.Spec.Synchronization; sy != nil && len(sy.Mutexes) == 1 && sy.Mutexes[0].Name == argo.ShardMutex(p.Experiment.Name) {
+					mutexes++
 				}
 				if len(w.YAML) > tc.opts.MaxBytes {
 					t.Errorf("workflow of %d bytes exceeds %d", len(w.YAML), tc.opts.MaxBytes)
@@ -200,19 +209,45 @@ func TestEmitShards(t *testing.T) {
 			if len(names) != len(wfs) {
 				t.Errorf("shards share generateName prefixes: %v", names)
 			}
-			if limit := int64(max(p.Experiment.Sweep.Parallelism, len(wfs))); running > limit {
-				t.Errorf("the %d shards may run %d trials at once together, over the spec's parallelism %d", len(wfs), running, p.Experiment.Sweep.Parallelism)
+			par := p.Experiment.Sweep.Parallelism
+			running := sum
+			switch {
+			case mutexes == len(wfs) && len(wfs) > 1:
+				running = largest
+				if len(wfs) <= par {
+					t.Errorf("%d shards chained by a mutex, but parallelism %d gives each a slot side by side", len(wfs), par)
+				}
+			case mutexes != 0:
+				t.Errorf("%d of %d shards hold the mutex, want all or none", mutexes, len(wfs))
+			case len(wfs) > par:
+				t.Errorf("%d shards side by side with parallelism %d: want them chained", len(wfs), par)
+			}
+			if running > int64(par) {
+				t.Errorf("the %d shards may run %d trials at once together, over the spec's parallelism %d", len(wfs), running, par)
+			}
+			if want := int64(argo.MostAtOnce(par, len(wfs))); running != want {
+				t.Errorf("the %d shards may run %d trials at once together, MostAtOnce says %d", len(wfs), running, want)
 			}
 		})
 	}
 }
 
 func TestShardParallelism(t *testing.T) {
-	for _, tc := range []struct{ parallelism, shards, want int }{
-		{16, 1, 16}, {16, 4, 4}, {16, 3, 5}, {2, 4, 1}, {1, 1, 1}, {7, 0, 7},
+	for _, tc := range []struct {
+		parallelism, shards, want, most int
+		chained                         bool
+	}{
+		{16, 1, 16, 16, false}, {16, 4, 4, 16, false}, {16, 3, 5, 15, false}, {4, 4, 1, 4, false},
+		{2, 4, 2, 2, true}, {64, 65, 64, 64, true}, {1, 1, 1, 1, false}, {1, 2, 1, 1, true}, {7, 0, 7, 7, false},
 	} {
 		if got := argo.ShardParallelism(tc.parallelism, tc.shards); got != tc.want {
 			t.Errorf("ShardParallelism(%d, %d) = %d, want %d", tc.parallelism, tc.shards, got, tc.want)
+		}
+		if got := argo.Chained(tc.parallelism, tc.shards); got != tc.chained {
+			t.Errorf("Chained(%d, %d) = %v, want %v", tc.parallelism, tc.shards, got, tc.chained)
+		}
+		if got := argo.MostAtOnce(tc.parallelism, tc.shards); got != tc.most || got > tc.parallelism {
+			t.Errorf("MostAtOnce(%d, %d) = %d, want %d (at most the parallelism)", tc.parallelism, tc.shards, got, tc.most)
 		}
 	}
 }
