@@ -31,8 +31,9 @@ func planCmd(stdout, stderr io.Writer) *cobra.Command {
 		Long: `Plan shows what parac run would do, and what the compiled workflow holds:
 which trials are new and which are finished (in the work directory, and in
 the results database when DATABASE_URL is set), the estimated training time
-(epochs × the speed measured by finished trials, from their model.json), the
-datasets to prepare, and the workflow's size in bytes and pods.`,
+(epochs × the speed measured by finished trials, from their model.json in the
+work directory, else on the MLflow server when MLFLOW_TRACKING_URI is set),
+the datasets to prepare, and the workflow's size in bytes and pods.`,
 		Args: args1,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := f.plans(args[0])
@@ -153,6 +154,12 @@ func showPlan(ctx context.Context, stdout, stderr io.Writer, p *plan.Plan, f *lo
 	}
 	warnUnpinned(stderr, p)
 	sp := measure(l)
+	if sp.all == 0 {
+		// nothing measured here: a sweep that ran on a cluster
+		if sp, err = measureServers(ctx, p, f.workdir); err != nil {
+			return err
+		}
+	}
 	pol, err := lowering.Policy(p.Experiment)
 	if err != nil {
 		return err

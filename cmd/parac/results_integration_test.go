@@ -359,4 +359,17 @@ sweep: parameters: [
 	if !strings.Contains(got, "4 trials, 3 with") {
 		t.Errorf("the report from the servers does not count 4 trials, 3 ranked")
 	}
+
+	// parac plan with an empty work dir: the finished trials from the
+	// database, the speed (2 s an epoch) from the runs' model.json
+	stdout, _ := parac(t, "plan", "--workdir", filepath.Join(dir, "plan"), spec)
+	for _, want := range []string{
+		"finished: 3 (work dir 0, database 3)",
+		"new: 1 trial, 1 dataset to prepare; ~" + (time.Duration(res[0].Plan.Experiment.Training.Epochs) * 2 * time.Second).String() + " of training",
+		"resubmit (compile --skip-finished): 1 trial in 1 workflow",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("parac plan lacks %q:\n%s", want, stdout)
+		}
+	}
 }
