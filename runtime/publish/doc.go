@@ -41,8 +41,13 @@
 // # Tags
 //
 // A model is tagged with its trial id (64 hex characters; the OCI tag limit
-// is 128) and, when asked, with extra moving tags such as the experiment
-// name or an alias ("best"), which are simply re-pointed by later pushes.
+// is 128) and, when asked, with extra moving tags (Model.Tags), re-pointed by
+// later pushes. The step program moves the experiment's tags otherwise: a
+// model that met the push condition carries its value of the ranking metric
+// (AnnotationRank), Candidates lists such models of an experiment from the
+// trial tags, Best picks the winner (ties: the smaller trial id) and
+// PointTags points the experiment's name and alias at it, so the tags end on
+// the best model whatever order trials are pushed in.
 // A data set is pushed to the tag its reference names, and its manifest
 // digest is the data set version.
 //
