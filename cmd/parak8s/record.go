@@ -50,7 +50,10 @@ never duplicates a row: its experiment, config (the trial's resolved config),
 sweep point (the swept values, path → value), status, image, dataset digest,
 MLflow run id, model digest, the final metrics (step -1; names as track logs them),
 the per-epoch metrics of --model's history (step = epoch), and the model artifact
-(PARAK8S_REGISTRY@digest, or the digest alone). Missing tables are created first.
+(PARAK8S_REGISTRY@digest, or the digest alone). The final metrics, the per-epoch
+ones and the model artifact replace what is stored for the trial, so a retrained
+trial keeps no epoch or model row of its earlier training. Missing tables are
+created first.
 
   parak8s record --migrate     only apply the schema migrations, then exit
 
