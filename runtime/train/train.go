@@ -81,7 +81,7 @@ func Run(ctx context.Context, t Trial, out string, opts Options) (*bundle.Manife
 }
 
 func runAll(ctx context.Context, t Trial, out string, opts Options) (*bundle.Manifest, error) {
-	r, err := newRun(t, opts, nil)
+	r, err := newRun(t, opts, selection, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func runAll(ctx context.Context, t Trial, out string, opts Options) (*bundle.Man
 	for _, e := range r.st.History.Epochs[:r.st.BestEpoch+1] {
 		lrs = append(lrs, e.LR)
 	}
-	fit, err := newRun(t, opts, lrs)
+	fit, err := newRun(t, opts, refit, lrs)
 	if err != nil {
 		return nil, fmt.Errorf("refit: %w", err)
 	}
@@ -108,7 +108,29 @@ func runAll(ctx context.Context, t Trial, out string, opts Options) (*bundle.Man
 	return r.write(out, fit)
 }
 
+// mode is what a run trains on and how its epochs end.
+type mode int
+
+const (
+	// selection trains on the train split for training.epochs (or until
+	// early stopping) and validates on val after every epoch; its best
+	// epoch is the model, or, with training.refit, the refit's length.
+	selection mode = iota
+	// refit trains on train + val without validation, one epoch per
+	// learning rate of the selection run up to its best epoch, and
+	// checkpoints into its own subdirectory.
+	refit
+)
+
+func (m mode) String() string {
+	if m == refit {
+		return "refit"
+	}
+	return "selection"
+}
+
 type run struct {
+	mode    mode
 	t       Trial
 	opts    Options
 	log     *slog.Logger
@@ -134,22 +156,24 @@ type run struct {
 	ckpt string
 	// samples is the number of training samples per epoch.
 	samples int
-	// refitLR, for a refit run (on train + val, without validation), are
-	// the learning rates of its epochs.
+	// refitLR are the learning rates of a refit run's epochs.
 	refitLR []float64
 }
 
-// newRun sets up the selection run (refitLR nil), trained on train and
-// validated on val, or the refit run, trained on both for len(refitLR)
-// epochs; the refit run checkpoints into its own subdirectory.
-func newRun(t Trial, opts Options, refitLR []float64) (*run, error) {
+// newRun sets up a run of mode m: the selection run, trained on train and
+// validated on val, or the refit run, trained on both for one epoch per
+// learning rate in refitLR (which only a refit run takes).
+func newRun(t Trial, opts Options, m mode, refitLR []float64) (*run, error) {
+	if (m == refit) != (len(refitLR) > 0) {
+		return nil, fmt.Errorf("a %s run with %d learning rates (a bug)", m, len(refitLR))
+	}
 	exp := t.Exp
 	tr := exp.Training
-	r := &run{t: t, opts: opts, log: opts.Log, epochs: tr.Epochs, ckpt: opts.Checkpoints, refitLR: refitLR}
+	r := &run{mode: m, t: t, opts: opts, log: opts.Log, epochs: tr.Epochs, ckpt: opts.Checkpoints, refitLR: refitLR}
 	if opts.Epochs > 0 && opts.Epochs < r.epochs {
 		r.epochs = opts.Epochs
 	}
-	if refitLR != nil {
+	if m == refit {
 		r.epochs = len(refitLR)
 		if r.ckpt != "" {
 			r.ckpt = filepath.Join(r.ckpt, "refit")
@@ -197,7 +221,7 @@ func newRun(t Trial, opts Options, refitLR []float64) (*run, error) {
 		return nil, err
 	}
 	valOpts := dataset.DefaultSplitOptions()
-	if refitLR != nil {
+	if m == refit {
 		valOpts = so // val joins train, with the training split's augmentation
 	}
 	valSrc, err := t.Data.Split(dataset.SplitVal, valOpts)
@@ -205,7 +229,7 @@ func newRun(t Trial, opts Options, refitLR []float64) (*run, error) {
 		return nil, fmt.Errorf("validation needs a val split: %w", err)
 	}
 	counts := man.Splits[dataset.SplitTrain].Counts
-	if refitLR != nil {
+	if m == refit {
 		if trainSrc, err = loader.Concat(trainSrc, valSrc); err != nil {
 			return nil, err
 		}
@@ -237,7 +261,7 @@ func newRun(t Trial, opts Options, refitLR []float64) (*run, error) {
 		return nil, err
 	}
 	r.samples = trainSrc.Len()
-	if refitLR == nil {
+	if m == selection {
 		if r.valX, r.valY, err = dataset.ReadAll(valSrc); err != nil {
 			return nil, fmt.Errorf("reading the val split: %w", err)
 		}
@@ -289,7 +313,7 @@ func newRun(t Trial, opts Options, refitLR []float64) (*run, error) {
 			return nil, fmt.Errorf("training.ema: %w", err)
 		}
 	}
-	if refitLR != nil {
+	if m == refit {
 		r.log.Info("refit on train + val", "epochs", r.epochs, "samples", trainSrc.Len(), "batches_per_epoch", r.train.NumBatches(), "class_weights", cw)
 		return r, nil
 	}
@@ -335,7 +359,7 @@ func (r *run) loop(ctx context.Context) error {
 			break
 		}
 		lr := r.sched.at(r.st.Epoch)
-		if r.refitLR != nil {
+		if r.mode == refit {
 			lr = r.refitLR[r.st.Epoch]
 		}
 		r.opt.SetLR(lr)
@@ -433,7 +457,7 @@ func (r *run) step(b *loader.Batch) (float64, error) {
 func (r *run) endEpoch(lr float64, took time.Duration) error {
 	e := bundle.Epoch{Epoch: r.st.Epoch + 1, Steps: r.st.Step, LR: lr, TrainLoss: r.st.LossSum / float64(max(r.st.LossN, 1)), Seconds: took.Seconds()}
 	r.st.Batches, r.st.LossSum, r.st.LossN = 0, 0, 0
-	if r.refitLR != nil {
+	if r.mode == refit {
 		r.st.History.Refit = append(r.st.History.Refit, e)
 		r.log.Info("refit epoch", "epoch", e.Epoch, "of", r.epochs, "lr", fmt.Sprintf("%.3g", lr), "train_loss", round(e.TrainLoss), "seconds", round(took.Seconds()))
 		return nil
