@@ -15,7 +15,9 @@ import (
 // limit here leaves room for a loaded machine and the race detector), and
 // malformed keys never panic.
 func TestLoadBounded(t *testing.T) {
-	const base = `name: "x"
+	const base = `import ("list", "strings")
+_ignore: [list.Range(0, 2, 1), strings.Repeat("a", 2)]
+name: "x"
 data: source: {kind: "wfdb", path: "/data/mitdb"}
 model: kind: "deepcnn1d"
 `
@@ -41,6 +43,11 @@ model: kind: "deepcnn1d"
 	{path: "model.dropout", range: {min: 0, max: 0.5}},
 ]}`, ""},
 		{"list point with a key CUE cannot parse", "sweep: {mode: \"list\", points: [{\"a\\u0000[\": 1}]}", "sweep path"},
+		{"comprehension over a huge literal list.Range", "_x: [for i in list.Range(0, 3e6, 1) {i}]", "exp.cue:6:15: list.Range asks for 3000000 items: at most 100000"},
+		{"huge strings.Repeat", `_x: strings.Repeat("ab", 1_000_000_000)`, "exp.cue:6:5: strings.Repeat asks for 1000000000 items"},
+		{"huge list.Repeat, negative step range", "_x: list.Repeat([1], 200001) + list.Range(0, -1e6, -2)", "list.Repeat asks for 200001 items"},
+		{"huge negative range", "_x: list.Range(0, -1e6, -2)", "list.Range asks for 500000 items"},
+		{"file over a MiB", "_x: \"" + strings.Repeat("a", spec.MaxSpecBytes) + "\"", "more than 1048576 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -59,5 +66,28 @@ model: kind: "deepcnn1d"
 			}
 			t.Logf("%v", took)
 		})
+	}
+}
+
+// TestLoadTimeout: a spec whose cost no static check sees (a comprehension
+// over a computed range) is refused once Options.Timeout has passed, with
+// the error at the start of the file.
+func TestLoadTimeout(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "exp.cue")
+	src := `import "list"
+name: "x"
+data: source: {kind: "wfdb", path: "/data/mitdb"}
+model: kind: "deepcnn1d"
+_n: 300000
+_x: [for i in list.Range(0, _n, 1) for j in list.Range(0, _n, 1) {i + j}]
+`
+	start := time.Now()
+	_, err := spec.Load(path, spec.Options{Overlay: map[string][]byte{path: []byte(src)}, Timeout: 300 * time.Millisecond})
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Load took %v with a 300ms timeout", took)
+	}
+	if err == nil || !strings.Contains(render(err, dir), "exp.cue:1:1: evaluating the spec took longer than 300ms") {
+		t.Errorf("Load error = %v, want the timeout at exp.cue:1:1", err)
 	}
 }

@@ -549,10 +549,10 @@ func (c *checker) checkSweep(s *Spec) error {
 					// a spread of them, the ends included, against the whole
 					// experiment (a full unification each).
 					pts := plan.Values(*p)
-					field := lookup(c.def, strings.Split(p.Path, "."))
+					field := c.fieldSchema(s.Resolved, p.Path)
 					for j, v := range pts {
 						full := spread(j, len(pts), maxRangeChecks)
-						if !full && field.Exists() && c.fieldOK(field, v) {
+						if !full && (!spread(j, len(pts), maxFieldChecks) || field.Exists() && c.fieldOK(field, v)) {
 							continue
 						}
 						if before := len(cueerrors.Errors(errs)); value(where+".range", p.Path, v) != nil && len(cueerrors.Errors(errs)) > before {
@@ -636,9 +636,14 @@ func composite(v any) bool {
 }
 
 // maxRangeChecks bounds the points of one grid range checked against the
-// whole experiment (a CUE unification each, milliseconds); every point is
-// checked against the field's own constraint.
-const maxRangeChecks = 16
+// whole section (a CUE unification each, about a millisecond); a spread of
+// at most maxFieldChecks (every point of a smaller range) is checked against
+// the field's own constraint (tens of microseconds each). The schema's
+// numeric constraints are intervals, which the ends and the spread decide.
+const (
+	maxRangeChecks = 16
+	maxFieldChecks = 1000
+)
 
 // spread reports whether point i of n is one of the at most max points
 // spread evenly over them, the first and the last included.
@@ -657,19 +662,48 @@ func (c *checker) fieldOK(field cue.Value, v any) bool {
 	return field.Unify(c.ctx.Encode(v)).Validate(cue.Concrete(true)) == nil
 }
 
+// fieldSchema returns the schema's constraint of the field at path in the
+// context of the experiment: the field's section definition unified with
+// the resolved section less that field, which also finds fields the schema
+// adds under a condition (data.signal when data.source.kind is "wfdb").
+func (c *checker) fieldSchema(resolved map[string]any, path string) cue.Value {
+	parts := strings.Split(path, ".")
+	if v := lookup(c.def, parts); v.Exists() || len(parts) < 2 {
+		return v
+	}
+	sec := lookup(c.def, parts[:1])
+	m, ok := step.Clone(resolved[parts[0]]).(map[string]any)
+	if !sec.Exists() || !ok {
+		return cue.Value{}
+	}
+	parent := m
+	for _, p := range parts[1 : len(parts)-1] {
+		if parent, ok = parent[p].(map[string]any); !ok {
+			return cue.Value{}
+		}
+	}
+	delete(parent, parts[len(parts)-1])
+	b, err := step.Canonical(m)
+	if err != nil {
+		return cue.Value{}
+	}
+	return lookup(sec.Unify(c.ctx.CompileBytes(b)), parts[1:])
+}
+
 // isInt reports whether the schema types the field at path as an integer.
 func (c *checker) isInt(path string) bool {
 	return lookup(c.full, strings.Split(path, ".")).IncompleteKind() == cue.IntKind
 }
 
 // maxCUETrials bounds the combinations checked against the CUE schema per
-// group of parameters; the Go rules are checked on every trial.
-const maxCUETrials = 200
+// section, spread evenly over the trials (the first and last included); the
+// Go rules are checked on every trial up to maxRuleTrials.
+const maxCUETrials = 64
 
 // maxRuleTrials bounds the trials checked against the Go rules: a sweep of
 // more trials has an even spread of them checked (the first and last
 // included), which keeps parac vet within seconds at plan.MaxTrials.
-const maxRuleTrials = 20000
+const maxRuleTrials = 5000
 
 // checkTrials checks every planned trial as a whole: each distinct
 // combination of the values of swept fields under one section (data, model,
@@ -705,7 +739,11 @@ func (c *checker) checkTrials(s *Spec) error {
 				continue // each value alone was checked
 			}
 			seen := map[string]bool{}
-			for _, pt := range pts {
+			stride := max(1, len(pts)/maxCUETrials)
+			for n, pt := range pts {
+				if n%stride != 0 && n != len(pts)-1 {
+					continue
+				}
 				var ovs []step.Override
 				for _, i := range idx {
 					ovs = append(ovs, pt[i])

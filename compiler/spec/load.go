@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
@@ -28,6 +30,8 @@ type Options struct {
 	// Overlay adds or replaces files by absolute path, for specs that are not
 	// on disk (tests, fuzzing, stdin).
 	Overlay map[string][]byte
+	// Timeout bounds loading: 0 is DefaultTimeout, a negative value none.
+	Timeout time.Duration
 }
 
 // DefaultOptions returns the options of `parac compile FILE`.
@@ -59,6 +63,21 @@ const virtualModule = "module: \"parak8s.local/spec@v0\"\nlanguage: version: \"v
 // directory (a CUE package). Every problem is returned, as a CUE error list
 // whose positions point into the user's files where possible.
 func Load(path string, opts Options) ([]*Spec, error) {
+	limit := opts.Timeout
+	if limit == 0 {
+		limit = DefaultTimeout
+	}
+	if limit < 0 {
+		return loadSpec(path, opts, nil)
+	}
+	return withTimeout(path, limit, func(at *atomic.Pointer[token.Pos]) ([]*Spec, error) {
+		return loadSpec(path, opts, at)
+	})
+}
+
+// loadSpec is Load without its time limit; it stores the start of the user's
+// first file in at (when not nil) before evaluating.
+func loadSpec(path string, opts Options, at *atomic.Pointer[token.Pos]) ([]*Spec, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("loading spec %q: %w", path, err)
@@ -99,12 +118,20 @@ func Load(path string, opts Options) ([]*Spec, error) {
 	if inst.Err != nil {
 		return nil, flatten(inst.Err)
 	}
-	ctx := cuecontext.New()
-	v := ctx.BuildInstance(inst)
-	schemaRoot, err := Schema(ctx)
+	if at != nil && len(inst.Files) > 0 {
+		p := inst.Files[0].Pos()
+		at.Store(&p)
+	}
+	if err := checkBounds(inst.Files); err != nil {
+		return nil, err
+	}
+	env, err := getEnv()
 	if err != nil {
 		return nil, err
 	}
+	defer putEnv(env)
+	ctx, schemaRoot := env.ctx, env.schema
+	v := ctx.BuildInstance(inst)
 	files := userFiles(inst)
 	cands, err := candidates(v, opts.Experiment)
 	if err != nil {
@@ -147,6 +174,45 @@ func duplicateNames(specs []*Spec, syntax []*ast.File) cueerrors.Error {
 		errs = cueerrors.Append(errs, cueerrors.Newf(pos, "%s: experiment name %q is also used by %s", path, name, other))
 	}
 	return errs
+}
+
+// env is a CUE context with the embedded schema built in it, reused by
+// later loads: building the schema is two thirds of loading a small spec.
+// A context is not safe for concurrent use: a load takes one from idle (or
+// builds one) and puts it back when done. A context keeps every label it
+// has seen, so it is dropped after renewAfter loads.
+type env struct {
+	ctx    *cue.Context
+	schema cue.Value
+	loads  int
+}
+
+const renewAfter = 500
+
+var idle = make(chan *env, 1)
+
+func getEnv() (*env, error) {
+	select {
+	case e := <-idle:
+		return e, nil
+	default:
+	}
+	ctx := cuecontext.New()
+	root, err := Schema(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &env{ctx: ctx, schema: root}, nil
+}
+
+func putEnv(e *env) {
+	if e.loads++; e.loads >= renewAfter {
+		return
+	}
+	select {
+	case idle <- e:
+	default:
+	}
 }
 
 // Schema builds the embedded schema package in ctx.
