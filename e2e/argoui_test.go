@@ -115,6 +115,13 @@ localStorage.setItem("modal/version", JSON.stringify(%q));`, version)); err != n
 				t.Errorf("the DAG has no node %q (nodes: %q)", n.DisplayName, titles)
 			}
 		}
+		// The UI shows labels longer than 28 characters as their first 12
+		// and last 13 characters; the whole name is the node's tooltip.
+		var shown []string
+		if err := b.Eval(`[...document.querySelectorAll(".graph text.node-label")].map(e => [...e.querySelectorAll("tspan")].map(s => s.textContent).join(" ") || e.textContent)`, &shown); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("node labels as shown: %q", shown)
 		if err := b.Screenshot(filepath.Join(root, "out", "screenshots", "argo-dag.png")); err != nil {
 			t.Fatal(err)
 		}
