@@ -141,6 +141,8 @@ func measureServers(ctx context.Context, p *plan.Plan, workdir string) (speed, e
 	if tr := p.Experiment.Tracking; tr != nil {
 		fromSpec = tr.Experiment
 	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second) // an estimate is not worth a long wait
+	defer cancel()
 	ts, err := serverTrials(ctx, p.Experiment.Name, mlflowExperimentOf(p.Experiment.Name, fromSpec), workdir)
 	if err != nil {
 		return speed{}, fmt.Errorf("measuring the speed of the trials on %s: %w", step.EnvMLflowURI, err)
