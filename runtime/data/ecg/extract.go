@@ -58,10 +58,11 @@ type Beat struct {
 	RR []float32
 }
 
-// Number of RR features per beat.
+// NumRRFeatures is the number of features per beat of Options.RR (and of
+// Options.RRRelative).
 const NumRRFeatures = 5
 
-// Number of Options.RRAverage features per beat.
+// NumAverageFeatures is the number of Options.RRAverage features per beat.
 const NumAverageFeatures = 4
 
 // Dataset is a list of beats with the class names their labels index.
