@@ -43,15 +43,16 @@ type realCluster struct {
 	ns, node, sock string
 	opts           platform.Options
 	stepImage      string // parak8s.local/parak8s@sha256:…
+	ready          time.Duration // from applying the platform to its servers' readiness
 	s3             *minio.Client
 	registry       string // the registry Service's address, host:port
 }
 
 // setupReal applies `parac platform`'s servers that the real-pod tests use (the S3
-// store, the registry, RBAC, the checkpoints claim; PostgreSQL and MLflow are left
-// out: this node has two cores and their images are not built here), waits for
-// them, and imports the step image into the node's containerd.
-func setupReal(t *testing.T) *realCluster {
+// store, the registry, RBAC, the checkpoints claim; PostgreSQL and MLflow only with
+// full, as the node has two cores), waits for them, and imports the step image into
+// the node's containerd.
+func setupReal(t *testing.T, full bool) *realCluster {
 	t.Helper()
 	rc := &realCluster{ns: os.Getenv("PARAK8S_REAL_NAMESPACE"), node: os.Getenv("PARAK8S_REAL_NODE"), sock: os.Getenv("PARAK8S_CONTAINERD_SOCK")}
 	if rc.ns == "" || rc.node == "" || rc.sock == "" {
@@ -66,6 +67,10 @@ func setupReal(t *testing.T) *realCluster {
 			o.RegistryImage = img
 		case strings.Contains(img, "/versitygw:"):
 			o.S3Image = img
+		case strings.Contains(img, "/postgres:"):
+			o.PostgresImage = img
+		case strings.Contains(img, "/mlflow:"):
+			o.MLflowImage = img
 		}
 	}
 	rc.opts = o
@@ -77,21 +82,33 @@ func setupReal(t *testing.T) *realCluster {
 	for _, obj := range objs {
 		switch v := obj.(type) {
 		case *appsv1.StatefulSet:
-			continue // PostgreSQL
+			if !full {
+				continue // PostgreSQL
+			}
 		case *appsv1.Deployment:
-			if v.Name == platform.MLflow {
+			if v.Name == platform.MLflow && !full {
 				continue
 			}
 		}
 		keep = append(keep, obj)
 	}
+	start := time.Now()
 	applyObjects(t, keep)
-	for _, d := range []string{platform.S3, platform.Registry} {
-		waitFor(t, 3*time.Minute, "deployment "+d+" available", func() (bool, error) {
+	deployments := []string{platform.S3, platform.Registry}
+	if full {
+		deployments = append(deployments, platform.MLflow)
+		waitFor(t, 5*time.Minute, "statefulset "+platform.Postgres+" ready", func() (bool, error) {
+			ss, err := env.kube.AppsV1().StatefulSets(rc.ns).Get(ctx, platform.Postgres, metav1.GetOptions{})
+			return err == nil && ss.Status.ReadyReplicas == 1, err
+		})
+	}
+	for _, d := range deployments {
+		waitFor(t, 5*time.Minute, "deployment "+d+" available", func() (bool, error) {
 			dep, err := env.kube.AppsV1().Deployments(rc.ns).Get(ctx, d, metav1.GetOptions{})
 			return err == nil && dep.Status.AvailableReplicas == 1, err
 		})
 	}
+	rc.ready = time.Since(start)
 	rc.stepImage = importStepImage(t, rc.sock)
 	rc.registry = serviceAddr(t, rc.ns, platform.Registry)
 	s3, err := minio.New(serviceAddr(t, rc.ns, platform.S3), &minio.Options{Creds: credentials.NewStaticV4(o.S3AccessKey, o.S3SecretKey, "")})
@@ -252,7 +269,7 @@ var demoRecords = []string{"106", "118", "119", "203", "208", "209", "220", "223
 // moved through the S3 store by argoexec, and the metrics the pods computed equal
 // to a local `parac run` of the same plan on the same data.
 func TestRealPods(t *testing.T) {
-	rc := setupReal(t)
+	rc := setupReal(t, false)
 	ctx := context.Background()
 	digest := rc.pushDemoRecords(t, demoRecords)
 	sets := []string{
@@ -410,6 +427,9 @@ func untgz(t *testing.T, s3 *minio.Client, key string) map[string][]byte {
 		}
 		if err != nil {
 			t.Fatalf("%s: %v", key, err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
 		}
 		var b bytes.Buffer
 		if _, err := io.Copy(&b, tr); err != nil {

@@ -66,7 +66,7 @@ func attempts(wf *wfv1.Workflow, template string) []wfv1.NodeStatus {
 // config mismatch (exit 3) is not; both say why in the node's message, which is
 // what `argo get` and the UI show.
 func TestRealExitCodes(t *testing.T) {
-	rc := setupReal(t)
+	rc := setupReal(t, false)
 	digest := rc.pushDemoRecords(t, demoRecords)
 
 	// prepare pulls from a registry that does not exist: exit 75, retried once.
@@ -118,7 +118,7 @@ func firstLine(ns []wfv1.NodeStatus) string {
 // the same claim, resumes from the checkpoint the deleted pod wrote on SIGTERM
 // and the trial finishes.
 func TestRealResume(t *testing.T) {
-	rc := setupReal(t)
+	rc := setupReal(t, false)
 	ctx := context.Background()
 	digest := rc.pushDemoRecords(t, demoRecords)
 	wf := rc.demoOn(t, digest, append(oneTrial, "--set", "training.epochs=12", "--set", `workflow.retryPolicy="Always"`,

@@ -59,14 +59,17 @@ const (
 	nonRoot      = 65532
 )
 
-// Default images of the servers. PostgreSQL, MLflow and the registry are
-// their projects' official images; the S3 store is versitygw built by
-// ParaK8s (versitygw publishes no image of this version under a name a
-// cluster can count on): point Options.S3Image elsewhere to use your own.
+// Default images of the servers: the ones ParaK8s builds without Docker
+// (scripts/cluster/platform-images.sh and scripts/cluster.sh's node_images:
+// PostgreSQL from Debian's packages, MLflow from Debian's Python and the
+// pinned wheels of scripts/mlflow.sh with its PostgreSQL driver, the
+// registry and versitygw from their Go modules). Push them to a registry
+// your cluster pulls from and point the Options at them (README,
+// "Running on a cluster").
 const (
-	DefaultPostgresImage = "docker.io/library/postgres:16.4"
-	DefaultMLflowImage   = "ghcr.io/mlflow/mlflow:v2.22.1"
-	DefaultRegistryImage = "docker.io/library/registry:2.8.3"
+	DefaultPostgresImage = "parak8s.local/postgres:15"
+	DefaultMLflowImage   = "parak8s.local/mlflow:2.22.1"
+	DefaultRegistryImage = "parak8s.local/registry:v3.0.0"
 	DefaultS3Image       = "parak8s.local/versitygw:v1.8.0"
 )
 
@@ -78,10 +81,12 @@ type Options struct {
 	// S3AccessKey and S3SecretKey are the object store's root credentials;
 	// the secret key is required (the CLI generates one).
 	S3AccessKey, S3SecretKey string
-	// Images of the servers. The official MLflow image has no PostgreSQL
-	// driver: an init container installs MLflowDriver into a shared volume.
-	// S3Image runs `versitygw` (its entrypoint) with the posix backend.
-	PostgresImage, MLflowImage, MLflowDriver, RegistryImage, S3Image string
+	// Images of the servers. PostgresImage has PostgreSQL's server programs
+	// on PATH (initdb, postgres, pg_isready) and /bin/sh; MLflowImage has
+	// `mlflow` with a PostgreSQL driver; RegistryImage is distribution's
+	// registry reading its configuration from the environment; S3Image
+	// runs `versitygw` (its entrypoint) with the posix backend.
+	PostgresImage, MLflowImage, RegistryImage, S3Image string
 	// Sizes of the volume claims.
 	PostgresStorage, MLflowStorage, RegistryStorage, S3Storage, CheckpointStorage string
 	// StorageClass of the claims ("" = the cluster's default).
@@ -98,7 +103,6 @@ func DefaultOptions() Options {
 		S3AccessKey:       "parak8s",
 		PostgresImage:     DefaultPostgresImage,
 		MLflowImage:       DefaultMLflowImage,
-		MLflowDriver:      "psycopg2-binary==2.9.10",
 		RegistryImage:     DefaultRegistryImage,
 		S3Image:           DefaultS3Image,
 		PostgresStorage:   "20Gi",
@@ -157,7 +161,6 @@ func Objects(o Options) ([]runtime.Object, error) {
 			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: ServiceAccount, Namespace: o.Namespace}}},
 		repos,
 		checkpoints,
-		postgresInit(o),
 		service(o, Postgres, "postgres", postgresPort, true),
 		postgresStatefulSet(o),
 		o.claim(MLflow+"-artifacts", "mlflow", o.MLflowStorage),
@@ -283,78 +286,127 @@ func postgresSecret(o Options) *corev1.Secret {
 		}}
 }
 
-// postgresInit creates MLflow's own database next to the results database.
-func postgresInit(o Options) *corev1.ConfigMap {
-	return &corev1.ConfigMap{TypeMeta: typeMeta("v1", "ConfigMap"), ObjectMeta: o.meta(Postgres+"-init", "postgres"),
-		Data: map[string]string{"10-mlflow.sql": "CREATE DATABASE " + mlflowDB + ";\n"}}
+// postgresStart initialises the database cluster on the volume the first
+// time (into a scratch folder renamed at the end, so a pod killed half-way
+// starts over): the user and password from the Secret, password
+// authentication for connections from other pods, the results and MLflow
+// databases. Then it runs the server. The password is set once: changing
+// the Secret later does not change it in the database.
+const postgresStart = `set -eu
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  rm -rf "$PGDATA.init"
+  umask 077
+  printf '%s' "$POSTGRES_PASSWORD" >/tmp/pwfile
+  initdb -D "$PGDATA.init" -U "$POSTGRES_USER" --pwfile=/tmp/pwfile -E UTF8 --locale=C.UTF-8 \
+    --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+  rm -f /tmp/pwfile
+  printf 'host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n' >>"$PGDATA.init/pg_hba.conf"
+  for db in ` + database + ` ` + mlflowDB + `; do
+    echo "CREATE DATABASE $db;" | postgres --single -D "$PGDATA.init" -c unix_socket_directories=/tmp postgres >/dev/null
+  done
+  mv "$PGDATA.init" "$PGDATA"
+fi
+exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/tmp`
+
+// podSecurity runs a server's pod as the images' non-root user, its volumes
+// made writable by that group.
+func podSecurity() *corev1.PodSecurityContext {
+	yes, uid := true, int64(nonRoot)
+	return &corev1.PodSecurityContext{
+		RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid,
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+// containerSecurity drops every privilege; readOnly also makes the root file
+// system read-only (the server then writes only to its volumes).
+func containerSecurity(readOnly bool) *corev1.SecurityContext {
+	no := false
+	return &corev1.SecurityContext{
+		AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &readOnly,
+		Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+	}
+}
+
+func emptyDir(name string) corev1.Volume {
+	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
 }
 
 func postgresStatefulSet(o Options) *appsv1.StatefulSet {
-	one := int32(1)
+	one, no := int32(1), false
 	claim := corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data"}, Spec: o.claimSpec(o.PostgresStorage)}
 	return &appsv1.StatefulSet{TypeMeta: typeMeta("apps/v1", "StatefulSet"), ObjectMeta: o.meta(Postgres, "postgres"), Spec: appsv1.StatefulSetSpec{
 		Replicas: &one, ServiceName: Postgres, Selector: selector(Postgres),
 		Template: corev1.PodTemplateSpec{ObjectMeta: podMeta(Postgres, "postgres"), Spec: corev1.PodSpec{
+			AutomountServiceAccountToken: &no,
+			SecurityContext:              podSecurity(),
 			Containers: []corev1.Container{{
 				Name: "postgres", Image: o.PostgresImage,
+				Command: []string{"/bin/sh", "-c", postgresStart},
 				Env: []corev1.EnvVar{
 					secretEnv("POSTGRES_USER", "username"), secretEnv("POSTGRES_PASSWORD", "password"),
-					{Name: "POSTGRES_DB", Value: database}, {Name: "PGDATA", Value: "/var/lib/postgresql/data/pgdata"},
+					{Name: "PGDATA", Value: "/var/lib/postgresql/data/pgdata"},
 				},
 				Ports:     []corev1.ContainerPort{{Name: "postgres", ContainerPort: postgresPort}},
-				Resources: requests("500m", "1Gi"),
+				Resources: requests("250m", "1Gi"),
 				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{
-					Command: []string{"pg_isready", "-U", dbUser, "-d", database}}}, PeriodSeconds: 10},
+					Command: []string{"pg_isready", "-h", "127.0.0.1", "-U", dbUser, "-d", database}}}, PeriodSeconds: 5},
+				SecurityContext: containerSecurity(true),
 				VolumeMounts: []corev1.VolumeMount{
 					{Name: "data", MountPath: "/var/lib/postgresql/data"},
-					{Name: "init", MountPath: "/docker-entrypoint-initdb.d", ReadOnly: true},
+					{Name: "tmp", MountPath: "/tmp"},
 				},
 			}},
-			Volumes: []corev1.Volume{{Name: "init", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-				LocalObjectReference: corev1.LocalObjectReference{Name: Postgres + "-init"}}}}},
+			Volumes: []corev1.Volume{emptyDir("tmp")},
 		}},
 		VolumeClaimTemplates: []corev1.PersistentVolumeClaim{claim},
 	}}
 }
 
+// mlflowDeployment runs the tracking server with the model registry, its
+// runs and models in PostgreSQL and the artifacts on its claim, served
+// through the server (--serve-artifacts), so steps need only its URL. It
+// upgrades the database schema when it starts, which can take a minute the
+// first time: the startup probe allows five.
 func mlflowDeployment(o Options) *appsv1.Deployment {
-	deps := corev1.VolumeMount{Name: "deps", MountPath: "/deps"}
+	no := false
+	health := corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromInt32(mlflowPort)}}
 	return o.deployment(MLflow, "mlflow", corev1.PodSpec{
-		InitContainers: []corev1.Container{{
-			Name: "postgres-driver", Image: o.MLflowImage,
-			Command:      []string{"pip", "install", "--no-cache-dir", "--target", "/deps", o.MLflowDriver},
-			VolumeMounts: []corev1.VolumeMount{deps},
-		}},
+		AutomountServiceAccountToken: &no,
+		SecurityContext:              podSecurity(),
 		Containers: []corev1.Container{{
 			Name: "mlflow", Image: o.MLflowImage,
-			Command: []string{"mlflow", "server", "--host", "0.0.0.0", "--port", fmt.Sprint(mlflowPort),
+			Command: []string{"mlflow", "server", "--host", "0.0.0.0", "--port", fmt.Sprint(mlflowPort), "--workers", "2",
 				"--backend-store-uri", "$(MLFLOW_BACKEND_STORE_URI)",
 				"--artifacts-destination", "/mlflow/artifacts", "--serve-artifacts"},
-			Env:            []corev1.EnvVar{secretEnv("MLFLOW_BACKEND_STORE_URI", "mlflow-dsn"), {Name: "PYTHONPATH", Value: "/deps"}},
-			Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: mlflowPort}},
-			Resources:      requests("500m", "2Gi"),
-			ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromInt32(mlflowPort)}}, PeriodSeconds: 10},
-			VolumeMounts:   []corev1.VolumeMount{deps, {Name: "artifacts", MountPath: "/mlflow/artifacts"}},
+			Env:             []corev1.EnvVar{secretEnv("MLFLOW_BACKEND_STORE_URI", "mlflow-dsn"), {Name: "HOME", Value: "/tmp"}},
+			Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: mlflowPort}},
+			Resources:       requests("250m", "1536Mi"),
+			StartupProbe:    &corev1.Probe{ProbeHandler: health, PeriodSeconds: 5, FailureThreshold: 60},
+			ReadinessProbe:  &corev1.Probe{ProbeHandler: health, PeriodSeconds: 10},
+			SecurityContext: containerSecurity(true),
+			VolumeMounts:    []corev1.VolumeMount{{Name: "artifacts", MountPath: "/mlflow/artifacts"}, {Name: "tmp", MountPath: "/tmp"}},
 		}},
-		Volumes: []corev1.Volume{
-			{Name: "deps", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-			claimVolume("artifacts", MLflow+"-artifacts"),
-		},
+		Volumes: []corev1.Volume{claimVolume("artifacts", MLflow+"-artifacts"), emptyDir("tmp")},
 	})
 }
 
 func registryDeployment(o Options) *appsv1.Deployment {
+	no := false
 	return o.deployment(Registry, "registry", corev1.PodSpec{
+		AutomountServiceAccountToken: &no,
+		SecurityContext:              podSecurity(),
 		Containers: []corev1.Container{{
 			Name: "registry", Image: o.RegistryImage,
 			Env: []corev1.EnvVar{
 				{Name: "REGISTRY_HTTP_ADDR", Value: fmt.Sprintf("0.0.0.0:%d", registryPort)},
 				{Name: "REGISTRY_STORAGE_DELETE_ENABLED", Value: "true"},
 			},
-			Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: registryPort}},
-			Resources:      requests("100m", "256Mi"),
-			ReadinessProbe: tcpProbe(registryPort),
-			VolumeMounts:   []corev1.VolumeMount{{Name: "storage", MountPath: "/var/lib/registry"}},
+			Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: registryPort}},
+			Resources:       requests("100m", "256Mi"),
+			ReadinessProbe:  tcpProbe(registryPort),
+			SecurityContext: containerSecurity(true),
+			VolumeMounts:    []corev1.VolumeMount{{Name: "storage", MountPath: "/var/lib/registry"}},
 		}},
 		Volumes: []corev1.Volume{claimVolume("storage", Registry)},
 	})
@@ -419,13 +471,10 @@ func artifactRepositories(o Options) (*corev1.ConfigMap, error) {
 // do). Non-root, read-only root file system; the gateway is one static
 // binary, so no shell, and the bucket is made through the S3 API by Argo.
 func s3Deployment(o Options) *appsv1.Deployment {
-	no, yes, uid := false, true, int64(nonRoot)
+	no := false
 	return o.deployment(S3, "s3", corev1.PodSpec{
 		AutomountServiceAccountToken: &no,
-		SecurityContext: &corev1.PodSecurityContext{
-			RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid,
-			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-		},
+		SecurityContext:              podSecurity(),
 		Containers: []corev1.Container{{
 			Name: "versitygw", Image: o.S3Image,
 			Args: []string{"--port", fmt.Sprintf(":%d", S3Port), "--health", "/health", "posix", s3Data},
@@ -437,15 +486,12 @@ func s3Deployment(o Options) *appsv1.Deployment {
 			Resources: requests("250m", "512Mi"),
 			ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
 				Path: "/health", Port: intstr.FromInt32(S3Port)}}, PeriodSeconds: 10},
-			SecurityContext: &corev1.SecurityContext{
-				AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes,
-				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-			},
-			VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: s3Data}, {Name: "tmp", MountPath: "/tmp"}},
+			SecurityContext: containerSecurity(true),
+			VolumeMounts:    []corev1.VolumeMount{{Name: "data", MountPath: s3Data}, {Name: "tmp", MountPath: "/tmp"}},
 		}},
 		Volumes: []corev1.Volume{
 			claimVolume("data", S3),
-			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+			emptyDir("tmp"),
 		},
 	})
 }

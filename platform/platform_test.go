@@ -98,7 +98,7 @@ func TestObjects(t *testing.T) {
 			t.Errorf("%s is not in namespace team-a", meta.Kind)
 		}
 	}
-	want := map[string]int{"Namespace": 1, "Secret": 3, "ServiceAccount": 1, "Role": 1, "RoleBinding": 1, "ConfigMap": 2,
+	want := map[string]int{"Namespace": 1, "Secret": 3, "ServiceAccount": 1, "Role": 1, "RoleBinding": 1, "ConfigMap": 1,
 		"Service": 4, "StatefulSet": 1, "PersistentVolumeClaim": 4, "Deployment": 3}
 	for k, n := range want {
 		if kinds[k] != n {

@@ -69,6 +69,8 @@ CTR_SOCK=$NODE_STATE/containerd/containerd.sock
 # Images the real node runs, imported into containerd at start.
 IMAGE_PAUSE=parak8s.local/pause:catatonit
 IMAGE_ARGOEXEC=parak8s.local/argoexec:$ARGO_VERSION
+IMAGE_POSTGRES=parak8s.local/postgres:$POSTGRES_MAJOR
+IMAGE_MLFLOW=parak8s.local/mlflow:$MLFLOW_VERSION
 IMAGE_VERSITYGW=parak8s.local/versitygw:$VERSITYGW_VERSION
 IMAGE_REGISTRY=parak8s.local/registry:$DISTRIBUTION_VERSION
 # stop order; start is the reverse (kubelet is the launcher that also started containerd)
@@ -86,7 +88,7 @@ env_lines() {
 	echo "export PARAK8S_REAL_NODE=$NODE"
 	echo "export PARAK8S_REAL_NAMESPACE=$REAL_NAMESPACE"
 	echo "export PARAK8S_CONTAINERD_SOCK=$CTR_SOCK"
-	echo "export PARAK8S_NODE_IMAGES=$IMAGE_ARGOEXEC,$IMAGE_VERSITYGW,$IMAGE_REGISTRY"
+	echo "export PARAK8S_NODE_IMAGES=$IMAGE_ARGOEXEC,$IMAGE_VERSITYGW,$IMAGE_REGISTRY,$IMAGE_POSTGRES,$IMAGE_MLFLOW"
 }
 
 in_ns() { ip netns exec "$NETNS" "$@"; }
@@ -390,15 +392,20 @@ node_images() {
 	for img in pause:$IMAGE_PAUSE argoexec:$IMAGE_ARGOEXEC versitygw:$IMAGE_VERSITYGW registry:$IMAGE_REGISTRY; do
 		import_image "$d/${img%%:*}" "${img#*:}"
 	done
+	# PostgreSQL and MLflow from Debian's packages and PyPI, built once into the cache.
+	local name layout ref
+	while read -r name layout ref; do
+		import_image "$layout" "$ref"
+	done < <("$ROOT/scripts/cluster/platform-images.sh" "$d/parac" || die "building the platform images")
 }
 
 # import_image LAYOUT REF: import the OCI layout's image named REF's tag as REF.
 import_image() {
 	local layout=$1 ref=$2
-	tar -C "$layout" -cf "$layout.tar" . &&
-		ctr -a "$CTR_SOCK" -n k8s.io images import --base-name "${ref%:*}" "$layout.tar" >/dev/null ||
+	tar -C "$layout" -cf "$STATE/import.tar" . &&
+		ctr -a "$CTR_SOCK" -n k8s.io images import --base-name "${ref%:*}" "$STATE/import.tar" >/dev/null ||
 		die "importing $ref into containerd"
-	rm -f "$layout.tar"
+	rm -f "$STATE/import.tar"
 }
 
 # volumes: hostPath persistent volumes under the state dir that any claim (ReadWriteOnce or

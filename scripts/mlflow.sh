@@ -8,6 +8,7 @@
 #   scripts/mlflow.sh stop      stop the server started by `start` (same PORT/STATE)
 #   scripts/mlflow.sh env       print the export line (does not start anything)
 #   scripts/mlflow.sh status    exit 0 when the server answers /health
+#   scripts/mlflow.sh pins      print the pip requirements (mlflow==VERSION, then the constraints)
 #
 #   eval "$(scripts/mlflow.sh start)"
 #
@@ -271,6 +272,7 @@ case "${1:-}" in
   stop) stop ;;
   env) echo "export MLFLOW_TRACKING_URI=$URI" ;;
   status) installed && healthy ;;
+  pins) echo "mlflow==$MLFLOW_VERSION"; printf '%s' "$CONSTRAINTS" | sed '/^$/d' ;;
   -h | --help | "") sed -n '2,25p' "$0"; [[ -n "${1:-}" ]] ;;
-  *) die "unknown command ${1} (install|start|stop|env|status)" ;;
+  *) die "unknown command ${1} (install|start|stop|env|status|pins)" ;;
 esac

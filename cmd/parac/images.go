@@ -18,7 +18,7 @@ func imagesCmd(stdout io.Writer) *cobra.Command {
 		Use:   "images",
 		Short: "Build the step images (no Docker needed)",
 	}
-	cmd.AddCommand(imagesBuildCmd(stdout), imagesServerCmd(stdout), imagesRootfsCmd(stdout))
+	cmd.AddCommand(imagesBuildCmd(stdout), imagesServerCmd(stdout), imagesRootfsCmd(stdout), imagesPushCmd(stdout))
 	return cmd
 }
 
@@ -194,6 +194,27 @@ cluster builds the platform's PostgreSQL and MLflow images this way
 	f.StringVar(&tag, "tag", "latest", "the image's tag (its name in the layout)")
 	f.StringVar(&o.Version, "image-version", "", "the org.opencontainers.image.version label")
 	_ = cmd.MarkFlagRequired("rootfs")
+	return cmd
+}
+
+func imagesPushCmd(stdout io.Writer) *cobra.Command {
+	var tag string
+	cmd := &cobra.Command{
+		Use:   "push LAYOUT REPO",
+		Short: "Push the image of an OCI layout (e.g. the platform's PostgreSQL or MLflow) to a registry",
+		Long: `Push pushes the one image of the OCI layout LAYOUT to REPO:TAG (credentials
+from the Docker config) and prints the pinned reference, for parac platform's
+--postgres-image, --mlflow-image and the like.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			img, err := images.LoadBase(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return writeImage(cmd.Context(), stdout, img, "", args[1], tag)
+		},
+	}
+	cmd.Flags().StringVar(&tag, "tag", "latest", "the tag to push")
 	return cmd
 }
 

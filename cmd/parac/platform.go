@@ -83,8 +83,8 @@ are in the Secrets "` + platform.Postgres + `" and "` + platform.S3 + `").`,
 	f.StringVar(&opts.S3SecretKey, "s3-secret-key", "", "secret key of the S3 store (default: $"+envS3SecretKey+", else random)")
 	f.StringVar(&opts.StorageClass, "storage-class", "", "storage class of the volume claims (default: the cluster's)")
 	f.StringVar(&opts.CheckpointStorageClass, "checkpoint-storage-class", "", "storage class of the ReadWriteMany checkpoints claim (default: --storage-class)")
-	f.StringVar(&opts.PostgresImage, "postgres-image", opts.PostgresImage, "PostgreSQL image")
-	f.StringVar(&opts.MLflowImage, "mlflow-image", opts.MLflowImage, "MLflow image (pip installs the PostgreSQL driver at start)")
+	f.StringVar(&opts.PostgresImage, "postgres-image", opts.PostgresImage, "PostgreSQL image (initdb, postgres, pg_isready on PATH; scripts/cluster/platform-images.sh builds one)")
+	f.StringVar(&opts.MLflowImage, "mlflow-image", opts.MLflowImage, "MLflow image (mlflow and a PostgreSQL driver; scripts/cluster/platform-images.sh builds one)")
 	f.StringVar(&opts.RegistryImage, "registry-image", opts.RegistryImage, "OCI registry image (distribution)")
 	f.StringVar(&opts.S3Image, "s3-image", opts.S3Image, "versitygw image, whose entrypoint is versitygw")
 	return cmd

@@ -18,3 +18,12 @@ SERVERS_CACHE="${PARAK8S_CACHE:-$HOME/.cache/parak8s}/cluster/$SERVERS_KEY"
 SERVERS_BINARIES="versitygw registry coredns"
 # The real node's runtime, from Debian's packages.
 NODE_PACKAGES="containerd runc containernetworking-plugins catatonit iptables conntrack"
+# The platform's PostgreSQL and MLflow images (scripts/cluster/platform-images.sh): Debian's
+# packages of this suite, and the MLflow that scripts/mlflow.sh pins with its PostgreSQL driver.
+DEBIAN_SUITE=bookworm
+POSTGRES_MAJOR=15
+MLFLOW_VERSION=$(sed -n 's/^MLFLOW_VERSION=//p' "$(dirname "${BASH_SOURCE[0]}")/../mlflow.sh")
+MLFLOW_POSTGRES_DRIVER=psycopg2-binary==2.9.10
+PLATFORM_KEY="debian-$DEBIAN_SUITE.postgresql-$POSTGRES_MAJOR.mlflow-$MLFLOW_VERSION-$(
+	{ "$(dirname "${BASH_SOURCE[0]}")/../mlflow.sh" pins; echo "$MLFLOW_POSTGRES_DRIVER"; } | cksum | cut -d' ' -f1)"
+PLATFORM_CACHE="${PARAK8S_CACHE:-$HOME/.cache/parak8s}/platform/$PLATFORM_KEY"
