@@ -35,6 +35,7 @@ type checker struct {
 	syntax []*ast.File  // the user's syntax trees
 	full   cue.Value    // def unified with user
 	sweep  *schema.Sweep
+	fields map[string]cue.Value // fieldSchema's answers by path
 }
 
 // rewrite returns err as a CUE error list with one entry per problem, each at
@@ -481,6 +482,14 @@ func (c *checker) checkSweep(s *Spec) error {
 			return v
 		}
 		checked[k] = true
+		if !composite(v) && independent(path) {
+			// Valid in every trial when its own constraint holds: no
+			// unification of the section needed (the error, if any, is
+			// worded by the section's below).
+			if field := c.fieldSchema(s.Resolved, path); field.Exists() && c.fieldOK(field, v) {
+				return v
+			}
+		}
 		msg, filled := c.validate(s.Resolved, []step.Override{{Path: path, Value: v}}, composite(v))
 		if msg != "" {
 			add(where, "%s", msg)
@@ -667,6 +676,18 @@ func (c *checker) fieldOK(field cue.Value, v any) bool {
 // the resolved section less that field, which also finds fields the schema
 // adds under a condition (data.signal when data.source.kind is "wfdb").
 func (c *checker) fieldSchema(resolved map[string]any, path string) cue.Value {
+	if v, ok := c.fields[path]; ok {
+		return v
+	}
+	v := c.fieldSchemaOf(resolved, path)
+	if c.fields == nil {
+		c.fields = map[string]cue.Value{}
+	}
+	c.fields[path] = v
+	return v
+}
+
+func (c *checker) fieldSchemaOf(resolved map[string]any, path string) cue.Value {
 	parts := strings.Split(path, ".")
 	if v := lookup(c.def, parts); v.Exists() || len(parts) < 2 {
 		return v
@@ -734,9 +755,16 @@ func (c *checker) checkTrials(s *Spec) error {
 			sections[root] = append(sections[root], i)
 		}
 		for _, root := range schema.CrossFieldSections() {
-			idx := sections[root]
+			// Only values of dependent fields can break the schema
+			// together (each value alone was checked).
+			var idx []int
+			for _, i := range sections[root] {
+				if !independent(pts[0][i].Path) {
+					idx = append(idx, i)
+				}
+			}
 			if len(idx) < 2 {
-				continue // each value alone was checked
+				continue
 			}
 			seen := map[string]bool{}
 			stride := max(1, len(pts)/maxCUETrials)
