@@ -32,7 +32,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "measurement\tparac\tpeer (cue export)\tratio\tyaml bytes\tworkflows\t")
+	fmt.Fprintln(tw, "measurement\tparac wall\tparac cpu\tcue export wall\tcue export cpu\tratio wall\tratio cpu\tyaml bytes\tworkflows\t")
 	for _, r := range rows {
 		fmt.Fprintln(tw, r)
 	}
@@ -50,19 +50,35 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// timeCmd runs a command and returns its wall time and stdout.
-func timeCmd(env []string, name string, args ...string) (time.Duration, []byte, error) {
+// timing is one run's wall time and CPU time (user + system): on a shared
+// machine the CPU time is the steadier figure.
+type timing struct{ wall, cpu time.Duration }
+
+// timeCmd runs a command and returns its timing and stdout.
+func timeCmd(env []string, name string, args ...string) (timing, []byte, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
 	err := cmd.Run()
-	d := time.Since(start)
-	if err != nil {
-		return d, nil, fmt.Errorf("%s %v: %w\n%s", name, args, err, errb.Bytes())
+	t := timing{wall: time.Since(start)}
+	if cmd.ProcessState != nil {
+		t.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
-	return d, out.Bytes(), nil
+	if err != nil {
+		return t, nil, fmt.Errorf("%s %v: %w\n%s", name, args, err, errb.Bytes())
+	}
+	return t, out.Bytes(), nil
+}
+
+// medians returns the median wall and CPU times of runs.
+func medians(ts []timing) (wall, cpu float64) {
+	var w, c []time.Duration
+	for _, t := range ts {
+		w, c = append(w, t.wall), append(c, t.cpu)
+	}
+	return median(w).Seconds(), median(c).Seconds()
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -76,7 +92,7 @@ func measure(parac, cue string, runs int) (map[string]float64, []string, error) 
 	spec := "examples/ecg"
 
 	// One spec: interleave the two tools so both see the same machine load.
-	var pc, ce []time.Duration
+	var pc, ce []timing
 	for i := 0; i < runs; i++ {
 		d, _, err := timeCmd([]string{"CUE_REGISTRY=none"}, cue, "export", "./"+spec)
 		if err != nil {
@@ -89,9 +105,11 @@ func measure(parac, cue string, runs int) (map[string]float64, []string, error) 
 		}
 		pc = append(pc, d)
 	}
-	p, c := median(pc).Seconds(), median(ce).Seconds()
+	p, pcpu := medians(pc)
+	c, ccpu := medians(ce)
 	figs["compile_one_s"], figs["cue_export_one_s"], figs["compile_vs_cue_ratio"] = p, c, p/c
-	rows = append(rows, fmt.Sprintf("one spec (%s, median of %d)\t%.3fs\t%.3fs\t%.2fx\t\t\t", spec, runs, p, c, p/c))
+	figs["compile_one_cpu_s"], figs["cue_export_one_cpu_s"], figs["compile_vs_cue_cpu_ratio"] = pcpu, ccpu, pcpu/max(ccpu, 1e-3)
+	rows = append(rows, fmt.Sprintf("one spec (%s, median of %d)\t%.3fs\t%.3fs\t%.3fs\t%.3fs\t%.2fx\t%.2fx\t\t\t", spec, runs, p, pcpu, c, ccpu, p/c, pcpu/max(ccpu, 1e-3)))
 
 	dir, err := os.MkdirTemp("", "parak8s-bench-")
 	if err != nil {
@@ -103,7 +121,7 @@ func measure(parac, cue string, runs int) (map[string]float64, []string, error) 
 		if err := os.WriteFile(f, []byte(sweep(n)), 0o644); err != nil {
 			return nil, nil, err
 		}
-		var ds []time.Duration
+		var ds []timing
 		var y []byte
 		for i := 0; i < 3; i++ {
 			d, out, err := timeCmd(nil, parac, "compile", f)
@@ -114,11 +132,11 @@ func measure(parac, cue string, runs int) (map[string]float64, []string, error) 
 			y = out
 		}
 		wfs := bytes.Count(y, []byte("\nkind: Workflow\n")) + bytes.Count(y[:min(len(y), 40)], []byte("kind: Workflow\n"))
-		t := median(ds).Seconds()
+		t, cpu := medians(ds)
 		key := fmt.Sprintf("compile_%d", n)
-		figs[key+"_s"], figs[key+"_bytes"], figs[key+"_workflows"] = t, float64(len(y)), float64(wfs)
+		figs[key+"_s"], figs[key+"_cpu_s"], figs[key+"_bytes"], figs[key+"_workflows"] = t, cpu, float64(len(y)), float64(wfs)
 		figs[key+"_max_workflow_bytes"] = float64(largestDoc(y))
-		rows = append(rows, fmt.Sprintf("%d-trial sweep (median of 3)\t%.3fs\t\t\t%d\t%d\t", n, t, len(y), wfs))
+		rows = append(rows, fmt.Sprintf("%d-trial sweep (median of 3)\t%.3fs\t%.3fs\t\t\t\t\t%d\t%d\t", n, t, cpu, len(y), wfs))
 	}
 	return figs, rows, nil
 }

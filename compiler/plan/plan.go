@@ -131,10 +131,19 @@ func Build(exp schema.Experiment, resolved map[string]any, opts Options) (*Plan,
 			p.Params = append(p.Params, o.Path)
 		}
 	}
+	// A trial's id and config read only the trial roots: cloning the rest
+	// (the sweep, with all its values) for every trial was a third of
+	// planning a large sweep.
+	part := make(map[string]any, len(schema.TrialRoots()))
+	for _, r := range schema.TrialRoots() {
+		if v, ok := resolved[r]; ok {
+			part[r] = v
+		}
+	}
 	seen := map[string]bool{}
 	byKey := map[string]int{}
 	for _, o := range pts {
-		t, err := trial(resolved, o, p.TrainImage)
+		t, err := trial(part, o, p.TrainImage)
 		if err != nil {
 			return nil, fmt.Errorf("planning %s: %w", exp.Name, err)
 		}
