@@ -455,10 +455,14 @@ func (c *checker) name(rel string) string {
 // checkSweep checks every sweep parameter: its path names a field of the
 // resolved experiment under a sweepable root, no path is swept twice, ranges
 // are well-formed, the grid is not too large, and every distinct swept value
-// (every point of a grid range, both rounded ends of a random one) passes the
-// schema in place of the field's value. A swept struct is completed with the
-// schema's defaults, as the field would be. Then every trial is checked as a
-// whole (checkTrials).
+// (the points of a grid range, both rounded ends of a random one) passes the
+// schema in place of the field's value: a field no schema rule reads
+// (independent) by its own constraint, any other by a unification of its
+// section. A swept struct is completed with the schema's defaults, as the
+// field would be. Then the trials are checked as a whole (checkTrials). The
+// checks of one spec are bounded (maxRangeChecks, maxFieldChecks,
+// maxCUETrials, maxRuleTrials) so that the largest sweeps load in a second
+// or two.
 func (c *checker) checkSweep(s *Spec) error {
 	sw := s.Experiment.Sweep
 	if sw == nil {
@@ -554,9 +558,11 @@ func (c *checker) checkSweep(s *Spec) error {
 				case sw.Mode == "random" && !r.Integer && c.isInt(p.Path) && r.Min != r.Max:
 					add(where+".range", "%s is an integer field: a random range draws fractions, set integer: true", p.Path)
 				case sw.Mode == "grid":
-					// Every point against the field's own constraint (cheap),
-					// a spread of them, the ends included, against the whole
-					// experiment (a full unification each).
+					// A spread of the points (every point of a range up to
+					// maxFieldChecks) against the field's own constraint
+					// (cheap), a smaller spread, the ends included, as
+					// values (a section's unification each, unless the
+					// field is independent).
 					pts := plan.Values(*p)
 					field := c.fieldSchema(s.Resolved, p.Path)
 					for j, v := range pts {

@@ -6,5 +6,8 @@
 // a few rules across sections, such as an RR expert needing RR features, are
 // checked in Go on the decoded experiment and placed the same way), and
 // decodes the resolved experiment into schema.Experiment and its generic JSON
-// form, which the plan package expands into trials.
+// form, which the plan package expands into trials. Loading is bounded
+// (bounds.go): oversized files and literal ranges are refused before
+// evaluation and an evaluation deadline catches the rest, so every spec is
+// accepted or refused within seconds.
 package spec
