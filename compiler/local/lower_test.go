@@ -184,7 +184,7 @@ func fromLocal(t *testing.T, g *runner.Graph, l runner.Layout) map[string]comman
 // dependencies, arguments and environment of the compiled Argo workflow
 // with the commands the local runner plans.
 func TestLocalRunsTheCompiledPlan(t *testing.T) {
-	for _, ex := range []string{"ecg", "pneumonia"} {
+	for _, ex := range []string{"ecg", "pneumonia", "demo", "ecg-cv"} {
 		t.Run(ex, func(t *testing.T) {
 			res, err := compiler.Compile(filepath.Join("..", "..", "examples", ex), compiler.DefaultOptions())
 			if err != nil {
