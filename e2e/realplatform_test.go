@@ -163,6 +163,62 @@ func TestRealPlatform(t *testing.T) {
 			}
 		}
 	}
+	rc.checkResubmit(t, dsn, sets, trials)
+}
+
+// checkResubmit reads the sweep back as a user of the cluster does, with
+// DATABASE_URL and MLFLOW_TRACKING_URI naming the cluster's servers: `parac
+// report` lists every trial; with one trial's row gone from the results
+// database, `parac compile --skip-finished` emits that trial alone, and
+// running it leaves one row and one MLflow run per trial again.
+func (rc *realCluster) checkResubmit(t *testing.T, dsn string, sets []string, trials map[string]bool) {
+	t.Setenv("DATABASE_URL", dsn)
+	t.Setenv("MLFLOW_TRACKING_URI", "http://"+serviceAddr(t, rc.ns, platform.MLflow))
+	html := filepath.Join(t.TempDir(), "report.html")
+	out, err := run(t, context.Background(), nil, env.parac, "report", "--source", "servers", "--experiment", "ecg-demo",
+		"--workdir", t.TempDir(), "-o", html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for trial := range trials {
+		if !bytes.Contains(b, []byte(trial[:12])) {
+			t.Errorf("the report from the cluster's servers does not list trial %s", trial[:12])
+		}
+	}
+	t.Logf("parac report --source servers: %s (%d KB)", strings.TrimSpace(string(out)), len(b)>>10)
+
+	victim := ""
+	for trial := range trials {
+		victim = max(victim, trial)
+	}
+	psql(t, dsn, "DELETE FROM trials WHERE id = '"+victim+"'")
+	yaml := compile(t, append([]string{"examples/demo", "--skip-finished"}, sets...)...)
+	for trial := range trials {
+		if got, want := bytes.Contains(yaml, []byte(trial)), trial == victim; got != want {
+			t.Errorf("compile --skip-finished: trial %s in the workflow: %v, want %v", trial[:12], got, want)
+		}
+	}
+	sub := rc.submitAndWatch(t, yaml, 15*time.Minute, nil)
+	wf := workflowIn(t, rc.ns, sub.names[0])
+	if sub.err != nil || wf.Status.Phase != wfv1.WorkflowSucceeded {
+		t.Fatalf("resubmitted workflow %s: %s (%s): %v", wf.Name, wf.Status.Phase, wf.Status.Message, sub.err)
+	}
+	trained := 0
+	for _, n := range wf.Status.Nodes {
+		if n.TemplateName == "train" && n.Type == wfv1.NodeTypePod {
+			trained++
+		}
+	}
+	rows := psql(t, dsn, "SELECT count(*), count(DISTINCT id) FROM trials WHERE experiment = 'ecg-demo' AND status = 'succeeded'")
+	ml := rc.mlflowReadBack(t, os.Getenv("MLFLOW_TRACKING_URI"), "ecg-demo", "ecg-demo", "champion")
+	t.Logf("resubmitted with --skip-finished: %d train pod(s) in %v; PostgreSQL %v; %d MLflow runs", trained, sub.wall.Round(time.Second), rows, len(ml.Runs))
+	if trained != 1 || len(rows) != 1 || rows[0][0] != "4" || rows[0][1] != "4" || len(ml.Runs) != 4 {
+		t.Errorf("after the resubmission: %d trains, rows %v, %d MLflow runs; want 1 train, 4 succeeded rows, 4 runs", trained, rows, len(ml.Runs))
+	}
 }
 
 // stopServers removes PostgreSQL and MLflow again: the node's two cores are for
