@@ -12,7 +12,9 @@
 # one git dependency (argoproj/argo-ui at ARGO_UI_COMMIT) is taken from shared/vendor (the
 # nearest parent folder that has it, or $ARGO_UI_TAR) when there, its sha256 checked; else
 # from GitHub as upstream does. Needs node >= 20 and about 3 GB of memory and 2 GB of disk.
-# yarn's download cache stays in $PARAK8S_CACHE/yarn (about 0.9 GB).
+# yarn's download cache stays in $PARAK8S_CACHE/yarn (about 0.9 GB). Measured on 2 cores shared
+# with other builds (load 20): cold 67 min (yarn install 4.4, yarn build 15.4, go build 45);
+# about 8 min on idle cores; cached < 1 s. The binary is 144 MB (UI 32 MB).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
