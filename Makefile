@@ -144,7 +144,7 @@ cluster-down: ## stop the test cluster and delete its data
 # The tests run in the cluster's network namespace, where servers on the host's loopback
 # (make integration's) cannot be reached: their addresses are not passed on. The Python
 # mlflow client (scripts/mlflow.sh install) reads the cluster's MLflow back.
-e2e: images ## start the test cluster, run the cluster end-to-end tests (e2e/, tag e2e) against it, stop it (also on failure)
+e2e: images chromium ## start the test cluster, run the cluster end-to-end tests (e2e/, tag e2e) against it, stop it (also on failure)
 	@set -uo pipefail; scripts/cluster/build.sh >/dev/null || exit 1; \
 	scripts/mlflow.sh install || exit 1; \
 	$(GO) test -c -tags e2e -o $(BIN)/e2e.test ./e2e || exit 1; \

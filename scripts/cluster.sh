@@ -6,8 +6,10 @@
 #   scripts/cluster.sh start      build the binaries once (scripts/cluster/build.sh), start etcd,
 #                                 kube-apiserver, kube-scheduler, kube-controller-manager, kwok,
 #                                 the real node (containerd + runc + kubelet, kube-proxy, CoreDNS),
-#                                 the Argo workflow-controller and e2e-outputs in a network
-#                                 namespace, print the export lines (idempotent)
+#                                 the Argo workflow-controller, argo server with its web UI
+#                                 (scripts/cluster/argo-ui.sh, 127.0.0.1:2746 in the namespace)
+#                                 and e2e-outputs in a network namespace, print the export
+#                                 lines (idempotent)
 #   scripts/cluster.sh stop       stop all of them, delete the namespace and the cluster's data
 #   scripts/cluster.sh exec CMD…  run CMD in the network namespace with the cluster's env
 #                                 (KUBECONFIG, ARGO_NAMESPACE, the binaries first on PATH)
@@ -74,7 +76,7 @@ IMAGE_MLFLOW=parak8s.local/mlflow:$MLFLOW_VERSION
 IMAGE_VERSITYGW=parak8s.local/versitygw:$VERSITYGW_VERSION
 IMAGE_REGISTRY=parak8s.local/registry:$DISTRIBUTION_VERSION
 # stop order; start is the reverse (kubelet is the launcher that also started containerd)
-PROCS="e2e-outputs workflow-controller coredns kube-proxy kubelet kwok kube-controller-manager kube-scheduler kube-apiserver etcd"
+PROCS="e2e-outputs argo-server workflow-controller coredns kube-proxy kubelet kwok kube-controller-manager kube-scheduler kube-apiserver etcd"
 
 log() { echo "cluster.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -85,6 +87,7 @@ env_lines() {
 	echo "export PARAK8S_CLUSTER_NETNS=$NETNS"
 	echo "export PARAK8S_CLUSTER_BIN=$BIN"
 	echo "export PARAK8S_CLUSTER_STATE=$STATE"
+	echo "export PARAK8S_ARGO_SERVER=http://127.0.0.1:2746"
 	echo "export PARAK8S_REAL_NODE=$NODE"
 	echo "export PARAK8S_REAL_NAMESPACE=$REAL_NAMESPACE"
 	echo "export PARAK8S_CONTAINERD_SOCK=$CTR_SOCK"
@@ -222,6 +225,10 @@ objects() {
 	      endpoint: s3.parak8s-e2e.invalid:9000
 	      insecure: true
 	      useSDKCreds: true
+	  links: |
+	    - name: MLflow
+	      scope: workflow
+	      url: http://parak8s-mlflow.$REAL_NAMESPACE.svc.cluster.local:5000/#/experiments?experiment=\${workflow.metadata.labels.parak8s.dev/experiment}
 	C
 	apply "/api/v1/namespaces/$NAMESPACE/configmaps/workflow-controller-configmap" "$o/controller-cm.yaml"
 	local i
@@ -482,12 +489,14 @@ start() {
 	mkdir -p "$STATE"
 	exec 9>"$STATE.lock"
 	flock -w 600 9 || die "timed out waiting for $STATE.lock"
-	if answers && alive workflow-controller && alive kwok && alive e2e-outputs && alive kubelet && alive kube-proxy && alive coredns; then
+	if answers && alive workflow-controller && alive argo-server && alive kwok && alive e2e-outputs && alive kubelet && alive kube-proxy && alive coredns; then
 		env_lines
 		return 0
 	fi
 	stop_all
 	"$ROOT/scripts/cluster/build.sh" >/dev/null
+	local argo_ui # argo with the real web UI, built once (scripts/cluster/argo-ui.sh)
+	argo_ui=$("$ROOT/scripts/cluster/argo-ui.sh") || die "building argo with its web UI (scripts/cluster/argo-ui.sh)"
 	local t0=$SECONDS
 	(cd "$ROOT" && CGO_ENABLED=0 go build -o "$STATE/e2e-outputs" ./e2e/outputs) || die "building e2e/outputs"
 	ip netns add "$NETNS"
@@ -533,6 +542,10 @@ start() {
 		--kubeconfig "$STATE/kubeconfig" -n "$NAMESPACE" --executor-image "$IMAGE_ARGOEXEC" \
 		--executor-image-pull-policy IfNotPresent --qps 200 --burst 400 --loglevel error
 	launch e2e-outputs "$STATE/e2e-outputs" --kubeconfig "$STATE/kubeconfig" --namespace "$NAMESPACE"
+	# argo server with the real web UI, no auth, plain HTTP
+	launch argo-server "$argo_ui" server --kubeconfig "$STATE/kubeconfig" --namespaced --namespace "$NAMESPACE" \
+		--auth-mode=server --secure=false --port 2746 --loglevel error
+	wait_for "argo server" 60 ip netns exec "$NETNS" curl -sf -o /dev/null http://127.0.0.1:2746/api/v1/version
 	wait_for "the nodes" 30 nodes_ready
 	local n
 	for n in $PROCS; do alive "$n" || { tail -n 20 "$STATE/$n.log" >&2; die "$n exited"; }; done
