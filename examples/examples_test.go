@@ -25,6 +25,7 @@ func TestGolden(t *testing.T) {
 	}{
 		{"ecg", 100},
 		{"pneumonia", 8},
+		{"pneumonia-finetune", 8},
 		{"demo", 4},
 		{"ecg-cv", 4},
 		{"ecg-csv", 1},
