@@ -42,7 +42,7 @@ import (
 type realCluster struct {
 	ns, node, sock string
 	opts           platform.Options
-	stepImage      string // parak8s.local/parak8s@sha256:…
+	stepImage      string        // parak8s.local/parak8s@sha256:…
 	ready          time.Duration // from applying the platform to its servers' readiness
 	s3             *minio.Client
 	registry       string // the registry Service's address, host:port
