@@ -1,9 +1,7 @@
 package images_test
 
 import (
-	"archive/tar"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,25 +61,8 @@ func TestBuildRootfs(t *testing.T) {
 		cf.Config.Labels["org.opencontainers.image.version"] != "1.0-1" {
 		t.Errorf("config: user %q cmd %q env %q labels %v", cf.Config.User, cf.Config.Cmd, cf.Config.Env, cf.Config.Labels)
 	}
-	layers, err := img.Layers()
-	if err != nil || len(layers) != 1 {
-		t.Fatalf("%d layers, %v", len(layers), err)
-	}
-	rc, err := layers[0].Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
 	got := map[string]string{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, h := range entries(t, img) {
 		got[strings.TrimSuffix(h.Name, "/")] = fmt.Sprintf("%c %v %d %s", h.Typeflag, os.FileMode(h.Mode).Perm(), h.Uid, h.Linkname)
 	}
 	want := map[string]string{

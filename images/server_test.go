@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"parak8s.dev/parak8s/images"
 	"parak8s.dev/parak8s/internal/testenv"
@@ -50,25 +51,8 @@ func TestBuildServer(t *testing.T) {
 	if cf.Config.User != "8737:8737" || !strings.HasPrefix(cf.Config.Env[0], "PATH=/usr/local/bin:") {
 		t.Errorf("user %q, env %q", cf.Config.User, cf.Config.Env)
 	}
-	layers, err := img.Layers()
-	if err != nil || len(layers) != 1 {
-		t.Fatalf("%d layers, %v", len(layers), err)
-	}
-	rc, err := layers[0].Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
 	got := map[string]string{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, h := range entries(t, img) {
 		got[strings.TrimSuffix(h.Name, "/")] = fmt.Sprintf("%v %d", os.FileMode(h.Mode).Perm(), h.Uid)
 	}
 	for name, want := range map[string]string{
@@ -94,5 +78,31 @@ func TestBuildServer(t *testing.T) {
 		if _, err := images.BuildServer(c.o); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error with %q", c.name, err, c.want)
 		}
+	}
+}
+
+// entries are the tar headers of an image's only layer.
+func entries(t *testing.T, img v1.Image) []*tar.Header {
+	t.Helper()
+	layers, err := img.Layers()
+	if err != nil || len(layers) != 1 {
+		t.Fatalf("%d layers, %v", len(layers), err)
+	}
+	rc, err := layers[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	var hs []*tar.Header
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return hs
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs = append(hs, h)
 	}
 }

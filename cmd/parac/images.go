@@ -9,6 +9,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"parak8s.dev/parak8s/images"
 )
@@ -111,7 +112,7 @@ func (v *variantFlag) Set(s string) error {
 
 func imagesServerCmd(stdout io.Writer) *cobra.Command {
 	var o images.ServerOptions
-	var dir, tag, push string
+	var out imageOutput
 	var files []string
 	cmd := &cobra.Command{
 		Use:   "server --binary FILE [--layout DIR] [--push REPO] [--tag TAG] [-- ARGS...]",
@@ -134,14 +135,14 @@ last line printed is the image digest.`,
 				}
 				o.Files[dst] = src
 			}
-			if dir == "" && push == "" {
+			if out.dir == "" && out.push == "" {
 				return usageError{fmt.Errorf("give --layout DIR, --push REPO or both")}
 			}
 			img, err := images.BuildServer(o)
 			if err != nil {
 				return err
 			}
-			return writeImage(cmd.Context(), stdout, img, dir, push, tag)
+			return writeImage(cmd.Context(), stdout, img, out.dir, out.push, out.tag)
 		},
 	}
 	f := cmd.Flags()
@@ -150,17 +151,14 @@ last line printed is the image digest.`,
 	f.StringVar(&o.User, "user", "", "the `UID[:GID]` it runs as (default 65532:65532)")
 	f.StringSliceVar(&o.Dirs, "dir", nil, "a `DIR` the server writes, made owned by its user (repeatable)")
 	f.StringArrayVar(&files, "file", nil, "put `HOSTFILE:IMAGEPATH` in the image too (repeatable)")
-	f.StringVar(&dir, "layout", "", "write the image into the OCI layout `DIR`")
-	f.StringVar(&push, "push", "", "push the image to the repository `REPO` (credentials from the Docker config)")
-	f.StringVar(&tag, "tag", "latest", "the image's tag (its name in the layout)")
-	f.StringVar(&o.Version, "image-version", "", "the org.opencontainers.image.version label")
+	out.flags(f, &o.Version)
 	_ = cmd.MarkFlagRequired("binary")
 	return cmd
 }
 
 func imagesRootfsCmd(stdout io.Writer) *cobra.Command {
 	var o images.RootfsOptions
-	var dir, tag, push string
+	var out imageOutput
 	cmd := &cobra.Command{
 		Use:   "rootfs --rootfs DIR [--layout DIR] [--push REPO] [--tag TAG] [-- CMD...]",
 		Short: "Pack a root file system (e.g. Debian packages unpacked by mmdebstrap) into a one-layer image",
@@ -171,7 +169,7 @@ same tree gives the same digest. CMD becomes the image's command. The test
 cluster builds the platform's PostgreSQL and MLflow images this way
 (scripts/cluster/platform-images.sh); the last line printed is the digest.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if dir == "" && push == "" {
+			if out.dir == "" && out.push == "" {
 				return usageError{fmt.Errorf("give --layout DIR, --push REPO or both")}
 			}
 			o.Cmd = args
@@ -179,7 +177,7 @@ cluster builds the platform's PostgreSQL and MLflow images this way
 			if err != nil {
 				return err
 			}
-			return writeImage(cmd.Context(), stdout, img, dir, push, tag)
+			return writeImage(cmd.Context(), stdout, img, out.dir, out.push, out.tag)
 		},
 	}
 	f := cmd.Flags()
@@ -189,10 +187,7 @@ cluster builds the platform's PostgreSQL and MLflow images this way
 	f.StringSliceVar(&o.Dirs, "dir", nil, "a `DIR` the server writes, made owned by its user (repeatable)")
 	f.StringArrayVar(&o.Env, "env", nil, "a `KEY=VALUE` of the image's environment (repeatable)")
 	f.StringSliceVar(&o.Exclude, "exclude", nil, "leave out the image `PATH` and all under it (repeatable)")
-	f.StringVar(&dir, "layout", "", "write the image into the OCI layout `DIR`")
-	f.StringVar(&push, "push", "", "push the image to the repository `REPO` (credentials from the Docker config)")
-	f.StringVar(&tag, "tag", "latest", "the image's tag (its name in the layout)")
-	f.StringVar(&o.Version, "image-version", "", "the org.opencontainers.image.version label")
+	out.flags(f, &o.Version)
 	_ = cmd.MarkFlagRequired("rootfs")
 	return cmd
 }
@@ -216,6 +211,16 @@ from the Docker config) and prints the pinned reference, for parac platform's
 	}
 	cmd.Flags().StringVar(&tag, "tag", "latest", "the tag to push")
 	return cmd
+}
+
+// imageOutput is where a built image goes: --layout, --push and --tag.
+type imageOutput struct{ dir, push, tag string }
+
+func (out *imageOutput) flags(f *pflag.FlagSet, version *string) {
+	f.StringVar(&out.dir, "layout", "", "write the image into the OCI layout `DIR`")
+	f.StringVar(&out.push, "push", "", "push the image to the repository `REPO` (credentials from the Docker config)")
+	f.StringVar(&out.tag, "tag", "latest", "the image's tag (its name in the layout)")
+	f.StringVar(version, "image-version", "", "the org.opencontainers.image.version label")
 }
 
 // writeImage writes img to the layout dir and/or pushes it to push:tag, then
