@@ -234,9 +234,11 @@ func TestReportInBrowser(t *testing.T) {
 			t.Errorf("%d rows, %d lines, ROC %+v", s.Rows, s.Lines, s.ROC)
 		}
 		// The wall time is checked when the machine is not busier than its
-		// cores; the browser's CPU time always.
-		if cpu > 2*time.Second {
-			t.Errorf("the browser used %v of CPU to render the 1,000-trial report, want under 2 s", cpu)
+		// cores; the browser's CPU time always, with twice the room on a busy
+		// machine (shared caches and frequency make CPU time grow too: 2.11 s
+		// at load 10.7 on 2 cores where a quiet run took 1.46 s).
+		if limit := map[bool]time.Duration{false: 2 * time.Second, true: 4 * time.Second}[busy]; cpu > limit {
+			t.Errorf("the browser used %v of CPU to render the 1,000-trial report, want under %v", cpu, limit)
 		}
 		if took > 2*time.Second {
 			if busy {
