@@ -54,10 +54,6 @@ config). The last line printed is the image digest.`,
 			if err != nil {
 				return err
 			}
-			d, err := img.Digest()
-			if err != nil {
-				return err
-			}
 			if tag == "" {
 				tag = string(o.Variant)
 				if o.Version != "" && o.Version != "dev" {
@@ -67,21 +63,7 @@ config). The last line printed is the image digest.`,
 			if dir == "" && push == "" {
 				dir = filepath.Join("out", "images", string(o.Variant))
 			}
-			if dir != "" {
-				if err := images.WriteLayout(dir, tag, img); err != nil {
-					return err
-				}
-				fmt.Fprintf(stdout, "wrote %s (%s)\n", dir, tag)
-			}
-			if push != "" {
-				pinned, err := images.Push(ctx, push+":"+tag, img)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(stdout, "pushed %s:%s\n%s\n", push, tag, pinned)
-			}
-			fmt.Fprintln(stdout, d)
-			return nil
+			return writeImage(ctx, stdout, img, dir, push, tag)
 		},
 	}
 	f := cmd.Flags()
