@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"parak8s.dev/parak8s/images"
 )
@@ -42,21 +43,7 @@ func TestBuildRootfs(t *testing.T) {
 	}
 	o := images.RootfsOptions{Dir: root, Cmd: []string{"server"}, Env: []string{"LANG=C.UTF-8"}, User: "101:102",
 		Dirs: []string{"/var/lib/server"}, Exclude: []string{"/var/cache"}, Name: "server", Version: "1.0-1"}
-	img, err := images.BuildRootfs(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := images.BuildRootfs(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d1, d2 := digest(t, img), digest(t, again); d1 != d2 {
-		t.Errorf("building twice gave %s and %s", d1, d2)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
+	img, cf := buildTwice(t, func() (v1.Image, error) { return images.BuildRootfs(o) })
 	if cf.Config.User != "101:102" || !cmp.Equal(cf.Config.Cmd, []string{"server"}) || !strings.HasPrefix(cf.Config.Env[0], "PATH=/usr/local/sbin:") ||
 		cf.Config.Labels["org.opencontainers.image.version"] != "1.0-1" {
 		t.Errorf("config: user %q cmd %q env %q labels %v", cf.Config.User, cf.Config.Cmd, cf.Config.Env, cf.Config.Labels)

@@ -30,21 +30,7 @@ func TestBuildServer(t *testing.T) {
 	}
 	o := images.ServerOptions{Binary: static, Name: "srv", Args: []string{"serve", "/etc/srv.yml"}, User: "8737",
 		Dirs: []string{"/var/lib/srv"}, Files: map[string]string{"/etc/srv.yml": conf}, Version: "v1"}
-	img, err := images.BuildServer(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := images.BuildServer(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d1, d2 := digest(t, img), digest(t, again); d1 != d2 {
-		t.Errorf("building twice gave %s and %s", d1, d2)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
+	img, cf := buildTwice(t, func() (v1.Image, error) { return images.BuildServer(o) })
 	if diff := cmp.Diff([]string{"/usr/local/bin/srv", "serve", "/etc/srv.yml"}, cf.Config.Entrypoint); diff != "" {
 		t.Errorf("entrypoint (-want +got):\n%s", diff)
 	}
@@ -105,4 +91,26 @@ func entries(t *testing.T, img v1.Image) []*tar.Header {
 		}
 		hs = append(hs, h)
 	}
+}
+
+// buildTwice builds an image twice, checks both have the same digest and
+// returns it with its config.
+func buildTwice(t *testing.T, build func() (v1.Image, error)) (v1.Image, *v1.ConfigFile) {
+	t.Helper()
+	img, err := build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d1, d2 := digest(t, img), digest(t, again); d1 != d2 {
+		t.Errorf("building twice gave %s and %s", d1, d2)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img, cf
 }
