@@ -2,7 +2,6 @@ package spec
 
 import (
 	"fmt"
-	"io/fs"
 	"math"
 	"strconv"
 	"strings"
@@ -13,11 +12,9 @@ import (
 	"cuelang.org/go/cue/ast"
 	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/literal"
-	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
 
 	"parak8s.dev/parak8s/compiler/plan"
-	"parak8s.dev/parak8s/schema"
 )
 
 // Bounds on what a spec may ask of the evaluator, so that every spec is
@@ -178,43 +175,29 @@ func dependentFields() map[string]bool {
 		for name := range conditionalFields() {
 			names[name] = true
 		}
-		_ = fs.WalkDir(schema.FS, ".", func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			b, err := schema.FS.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			f, err := parser.ParseFile(p, b)
-			if err != nil {
-				return nil
-			}
-			ast.Walk(f, func(n ast.Node) bool {
-				switch n := n.(type) {
-				case *ast.Field:
-					name, _, err := ast.LabelName(n.Label)
-					if err != nil || n.Value == nil {
-						return true
-					}
-					if _, isStruct := n.Value.(*ast.StructLit); !isStruct && len(fieldRefs(n.Value)) > 0 {
-						names[name] = true // its constraint reads a field
-					}
-				case *ast.Comprehension:
-					for _, c := range n.Clauses {
-						for k := range fieldRefs(c) {
-							names[k] = true
-						}
-					}
-				case *ast.BinaryExpr, *ast.Interpolation, *ast.CallExpr:
-					for k := range fieldRefs(n) {
+		walkSchema(func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.Field:
+				name, _, err := ast.LabelName(n.Label)
+				if err != nil || n.Value == nil {
+					return true
+				}
+				if _, isStruct := n.Value.(*ast.StructLit); !isStruct && len(fieldRefs(n.Value)) > 0 {
+					names[name] = true // its constraint reads a field
+				}
+			case *ast.Comprehension:
+				for _, c := range n.Clauses {
+					for k := range fieldRefs(c) {
 						names[k] = true
 					}
-					return false
 				}
-				return true
-			}, nil)
-			return nil
+			case *ast.BinaryExpr, *ast.Interpolation, *ast.CallExpr:
+				for k := range fieldRefs(n) {
+					names[k] = true
+				}
+				return false
+			}
+			return true
 		})
 		dependents.names = names
 	})
