@@ -21,6 +21,7 @@ import (
 	"parak8s.dev/parak8s/runtime/dataset"
 	"parak8s.dev/parak8s/runtime/eval"
 	"parak8s.dev/parak8s/runtime/model"
+	"parak8s.dev/parak8s/runtime/score"
 	"parak8s.dev/parak8s/runtime/step"
 	"parak8s.dev/parak8s/schema"
 )
@@ -141,10 +142,9 @@ type run struct {
 	weights *ts.Tensor
 	smooth  float64
 	train   *loader.Loader
-	valX    []float32
-	valY    []int
-	// valRec are the val samples' record ids (model.adaptBatchNorm).
-	valRec  []int64
+	// val is the val split of a selection run (the records of its
+	// samples only with model.adaptBatchNorm).
+	val     score.Split
 	classes []string
 	sched   *schedule
 	mon     *monitor
@@ -262,13 +262,13 @@ func newRun(t Trial, opts Options, m mode, refitLR []float64) (*run, error) {
 	}
 	r.samples = trainSrc.Len()
 	if m == selection {
-		if r.valX, r.valY, err = dataset.ReadAll(valSrc); err != nil {
+		if r.val, err = score.Read(valSrc); err != nil {
 			return nil, fmt.Errorf("reading the val split: %w", err)
 		}
-		if exp.Model.AdaptBatchNorm > 0 {
-			if r.valRec = dataset.RecordIDs(valSrc); r.valRec == nil {
-				return nil, fmt.Errorf("model.adaptBatchNorm needs beats of WFDB records; the val split of %s has none", man.Source)
-			}
+		if exp.Model.AdaptBatchNorm == 0 {
+			r.val.Records = nil
+		} else if r.val.Records == nil {
+			return nil, fmt.Errorf("model.adaptBatchNorm needs beats of WFDB records; the val split of %s has none", man.Source)
 		}
 	}
 
@@ -318,7 +318,7 @@ func newRun(t Trial, opts Options, m mode, refitLR []float64) (*run, error) {
 		return r, nil
 	}
 	r.log.Info("model", "kind", exp.Model.Kind, "parameters", net.Parameters(), "input", man.Input, "features", man.Features,
-		"train", trainSrc.Len(), "val", len(r.valY), "batches_per_epoch", r.train.NumBatches(), "threads", r.threads, "class_weights", cw)
+		"train", trainSrc.Len(), "val", len(r.val.Labels), "batches_per_epoch", r.train.NumBatches(), "threads", r.threads, "class_weights", cw)
 	return r, nil
 }
 
@@ -498,24 +498,21 @@ func (r *run) endEpoch(lr float64, took time.Duration) error {
 
 func round(v float64) float64 { return math.Round(v*1e4) / 1e4 }
 
-// validate scores the val split and returns the summary metrics and the
+// validate scores the val split (score.Score: the experiment's decision
+// rule, as evaluate scores) and returns the summary metrics and the
 // (unweighted) cross-entropy loss.
 func (r *run) validate() (map[string]float64, error) {
-	probs, err := r.net.ProbsByRecord(r.valX, r.valRec, r.t.Exp.Model.AdaptBatchNorm, 512)
-	if err != nil {
-		return nil, err
-	}
-	rep, err := eval.Compute(eval.Input{Classes: r.classes, Labels: r.valY, Probs: probs}, eval.DefaultOptions())
+	rep, in, err := score.Score(r.net, r.classes, r.val, r.t.Exp)
 	if err != nil {
 		return nil, fmt.Errorf("validating: %w", err)
 	}
 	m := Summary(rep)
 	k := len(r.classes)
 	var loss float64
-	for i, y := range r.valY {
-		loss -= math.Log(math.Max(float64(probs[i*k+y]), 1e-12))
+	for i, y := range in.Labels {
+		loss -= math.Log(math.Max(float64(in.Probs[i*k+y]), 1e-12))
 	}
-	m[MetricLoss] = loss / float64(max(len(r.valY), 1))
+	m[MetricLoss] = loss / float64(max(len(in.Labels), 1))
 	return m, nil
 }
 
@@ -611,5 +608,5 @@ func plotHistory(path string, h bundle.History, metric string) error {
 	if err != nil {
 		return fmt.Errorf("plotting training curves: %w", err)
 	}
-	return eval.WritePNG(path, img)
+	return eval.WriteSVG(path, img)
 }

@@ -1,0 +1,6 @@
+// Package score runs a network over a split and scores its predictions with
+// runtime/eval. It is the one scoring function behind training's validation
+// (runtime/train, every epoch) and the evaluate step (runtime/steps), so
+// both score with the same network call and the experiment's decision rule
+// (evaluation.threshold for a binary model, argmax otherwise).
+package score
