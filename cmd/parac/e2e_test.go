@@ -446,7 +446,7 @@ func TestE2EDemo(t *testing.T) {
 		}
 		// Per trial: its training curves (SVG), ROC curves (PNG) and
 		// confusion matrix.
-		for _, what := range []string{"<svg", `alt="ROC curves" src="data:image/png;base64,`, `true \ predicted`} {
+		for _, what := range []string{"<svg", `alt="ROC curves" src="data:image/svg+xml;base64,`, `true \ predicted`} {
 			if n := strings.Count(page[j:], what); n != len(p.Trials) {
 				t.Errorf("the trials section has %d of %q, want one per trial (%d)", n, what, len(p.Trials))
 			}

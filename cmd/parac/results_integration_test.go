@@ -159,8 +159,8 @@ sweep: parameters: [
 }
 
 // reportTrial writes a finished trial's folder as parac run leaves it:
-// trial.json, model/ (model.json, history.json, training.png), metrics/
-// (metrics.json, roc.png, confusion.png), out/run-id and the done marker.
+// trial.json, model/ (model.json, history.json, training.svg), metrics/
+// (metrics.json, roc.svg, confusion.svg), out/run-id and the done marker.
 func reportTrial(t *testing.T, dir string, tr plan.Trial, experiment string, wrongEvery int, runID string) {
 	t.Helper()
 	classes := []string{"N", "S", "V", "F", "Q"}
@@ -227,10 +227,10 @@ func reportTrial(t *testing.T, dir string, tr plan.Trial, experiment string, wro
 		bundle.WriteJSON(filepath.Join(model, bundle.FileManifest), man),
 		bundle.WriteJSON(filepath.Join(model, bundle.FileHistory), h),
 		bundle.WriteFile(filepath.Join(model, bundle.FileWeights), []byte("weights")),
-		eval.WritePNG(filepath.Join(model, bundle.FileTraining), training),
+		eval.WriteSVG(filepath.Join(model, bundle.FileTraining), training),
 		bundle.WriteJSON(filepath.Join(metrics, bundle.FileMetrics), r),
-		eval.WritePNG(filepath.Join(metrics, bundle.FileROC), roc),
-		eval.WritePNG(filepath.Join(metrics, bundle.FileConfusion), conf),
+		eval.WriteSVG(filepath.Join(metrics, bundle.FileROC), roc),
+		eval.WriteSVG(filepath.Join(metrics, bundle.FileConfusion), conf),
 		bundle.WriteFile(filepath.Join(dir, local.DirOut, step.OutRunID), []byte(runID)),
 		bundle.WriteFile(filepath.Join(dir, local.FileDone), nil),
 	} {
@@ -328,7 +328,7 @@ sweep: parameters: [
 		return generated.ReplaceAllString(string(b), "")
 	}
 	want := reportOf(t, "--workdir", localWork, spec)
-	if !strings.Contains(want, trials[2].Short()) || !strings.Contains(want, "data:image/png;base64,") {
+	if !strings.Contains(want, trials[2].Short()) || !strings.Contains(want, "data:image/svg+xml;base64,") {
 		t.Fatalf("the local report lacks the trials or their plots")
 	}
 	clusterWork := filepath.Join(dir, "cluster")

@@ -37,7 +37,7 @@ SPLIT/CLASS/ or CLASS/ directly. A model refit on train + val
 with the weights of the run that chose its epochs, which never saw val.
 
 --out ending in .json writes the metrics there; otherwise --out is a directory
-that gets metrics.json, roc.png, confusion.png and predictions.csv.`,
+that gets metrics.json, roc.svg, confusion.svg and predictions.csv.`,
 		Args: noPositional,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(
@@ -187,14 +187,14 @@ func writeMetrics(out string, s *scored) error {
 	if err != nil {
 		return err
 	}
-	if err := eval.WritePNG(filepath.Join(out, bundle.FileROC), roc); err != nil {
+	if err := eval.WriteSVG(filepath.Join(out, bundle.FileROC), roc); err != nil {
 		return err
 	}
 	conf, err := eval.PlotConfusion(s.report.Confusion, eval.DefaultPlotOptions())
 	if err != nil {
 		return err
 	}
-	if err := eval.WritePNG(filepath.Join(out, bundle.FileConfusion), conf); err != nil {
+	if err := eval.WriteSVG(filepath.Join(out, bundle.FileConfusion), conf); err != nil {
 		return err
 	}
 	var b strings.Builder

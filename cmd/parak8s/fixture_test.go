@@ -35,7 +35,7 @@ type fxModel struct {
 }
 
 // fxWriteModel writes a model directory: model.json, config.json,
-// weights.safetensors (made-up bytes), history.json and training.png.
+// weights.safetensors (made-up bytes), history.json and training.svg.
 func fxWriteModel(dir string, m fxModel) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -92,7 +92,7 @@ func fxWriteModel(dir string, m fxModel) error {
 		bundle.WriteJSON(filepath.Join(dir, bundle.FileConfig), cfg),
 		bundle.WriteFile(filepath.Join(dir, bundle.FileWeights), w),
 		bundle.WriteJSON(filepath.Join(dir, bundle.FileHistory), h),
-		eval.WritePNG(filepath.Join(dir, bundle.FileTraining), img),
+		eval.WriteSVG(filepath.Join(dir, bundle.FileTraining), img),
 	} {
 		if err != nil {
 			return err
@@ -126,7 +126,7 @@ func fxPredictions(classes []string, n, wrongEvery int) eval.Input {
 }
 
 // fxWriteMetrics writes a metrics directory: metrics.json (eval.Report),
-// roc.png and confusion.png.
+// roc.svg and confusion.svg.
 func fxWriteMetrics(dir string, in eval.Input) (*eval.Report, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -149,8 +149,8 @@ func fxWriteMetrics(dir string, in eval.Input) (*eval.Report, error) {
 	}
 	for _, err := range []error{
 		r.Write(filepath.Join(dir, bundle.FileMetrics)),
-		eval.WritePNG(filepath.Join(dir, bundle.FileROC), roc),
-		eval.WritePNG(filepath.Join(dir, bundle.FileConfusion), conf),
+		eval.WriteSVG(filepath.Join(dir, bundle.FileROC), roc),
+		eval.WriteSVG(filepath.Join(dir, bundle.FileConfusion), conf),
 	} {
 		if err != nil {
 			return nil, err

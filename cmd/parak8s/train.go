@@ -33,7 +33,7 @@ temporary directory first.
 With --checkpoints, a checkpoint is written every training.checkpointEvery
 steps, after every epoch and on SIGINT/SIGTERM; run the same command again
 to resume. The model directory (weights.safetensors, config.json,
-model.json, history.json, training.png) is all "parak8s evaluate" needs.`,
+model.json, history.json, training.svg) is all "parak8s evaluate" needs.`,
 		Args: noPositional,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags([2]string{step.FlagOut, out}); err != nil {

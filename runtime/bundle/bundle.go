@@ -17,7 +17,7 @@ const (
 	FileConfig   = "config.json"         // the trial's resolved experiment (generic JSON)
 	FileWeights  = "weights.safetensors" // the network's parameters and buffers
 	FileHistory  = "history.json"        // History, one entry per finished epoch
-	FileTraining = "training.png"        // training curves
+	FileTraining = "training.svg"        // training curves
 	// FileSelection holds the first run's best weights when the model was
 	// refit on train + val (training.refit): what scores the val split.
 	FileSelection = "selection.safetensors"
@@ -26,8 +26,8 @@ const (
 // Files of a metrics directory (the output of evaluate).
 const (
 	FileMetrics   = "metrics.json"    // eval.Report
-	FileROC       = "roc.png"         // ROC curves
-	FileConfusion = "confusion.png"   // confusion matrix
+	FileROC       = "roc.svg"         // ROC curves
+	FileConfusion = "confusion.svg"   // confusion matrix
 	FilePredict   = "predictions.csv" // per-sample label and scores
 )
 

@@ -1,5 +1,5 @@
 // Package eval computes classification metrics for a model's outputs and
-// renders them as JSON and PNG plots, using only the standard library.
+// renders them as JSON and SVG plots (drawn by runtime/plot).
 //
 // # Input
 //
@@ -55,9 +55,7 @@
 // # Plots
 //
 // [PlotROC] (curves from [ROCCurves]), [PlotConfusion] and [PlotTraining]
-// (named series over epochs) draw images with their own
-// line, axis and text routines and a built-in 5×7 bitmap font (digits,
-// upper-case letters — lower case is drawn as upper case — and a little
-// punctuation). The same input always gives the same pixels, and
-// [EncodePNG]/[WritePNG] encode them to the same bytes.
+// (named series over epochs) return SVG documents drawn by runtime/plot,
+// the package the HTML report draws with too; [WriteSVG] stores one. The
+// same input always gives the same bytes.
 package eval

@@ -9,9 +9,10 @@
 // tracked on a server.
 //
 // It reads what the steps leave in a trial's folders: the model directory
-// (runtime/bundle: model.json, history.json, training.png) and the metrics
-// directory (metrics.json as runtime/eval writes it, roc.png,
-// confusion.png). Curves are drawn as inline SVG from the JSON files; the
-// PNGs are embedded as data: URIs where no SVG can be drawn (no history, or
+// (runtime/bundle: model.json, history.json, training.svg) and the metrics
+// directory (metrics.json as runtime/eval writes it, roc.svg,
+// confusion.svg). Curves are drawn inline with runtime/plot from the JSON
+// files; the steps' SVG files, drawn by the same package, are embedded as
+// data: URIs where the JSON files cannot give the drawing (no history, or
 // the one-vs-rest ROC curves of more than two classes).
 package report

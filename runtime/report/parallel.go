@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"parak8s.dev/parak8s/runtime/plot"
 	"parak8s.dev/parak8s/runtime/step"
 )
 
@@ -33,7 +34,7 @@ func (a *axis) pos(v any, ok bool) (float64, bool) {
 		return a.catPos(label(v))
 	}
 	f, isNum := v.(float64)
-	if !isNum || !finite(f) || (a.Log && f <= 0) {
+	if !isNum || !plot.Finite(f) || (a.Log && f <= 0) {
 		return 0, false
 	}
 	if a.Log {
@@ -66,7 +67,7 @@ func newAxis(path string, values []any) *axis {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, v := range values {
 		f, ok := v.(float64)
-		if !ok || !finite(f) {
+		if !ok || !plot.Finite(f) {
 			a.Numeric = false
 			break
 		}
@@ -119,7 +120,7 @@ const (
 func parallel(params []string, ts []loaded, metric string) template.HTML {
 	var ranked []loaded
 	for _, t := range ts {
-		if t.HasValue && finite(t.Value) {
+		if t.HasValue && plot.Finite(t.Value) {
 			ranked = append(ranked, t)
 		}
 	}
@@ -140,10 +141,10 @@ func parallel(params []string, ts []loaded, metric string) template.HTML {
 	for _, t := range ranked {
 		m.lo, m.hi = math.Min(m.lo, t.Value), math.Max(m.hi, t.Value)
 	}
-	m.lo, m.hi = widen(m.lo, m.hi)
+	m.lo, m.hi = plot.Widen(m.lo, m.hi)
 	for _, a := range axes {
 		if a.Numeric {
-			a.lo, a.hi = widen(a.lo, a.hi)
+			a.lo, a.hi = plot.Widen(a.lo, a.hi)
 		}
 	}
 	axes = append(axes, m)
@@ -155,9 +156,9 @@ func parallel(params []string, ts []loaded, metric string) template.HTML {
 
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="parcoords" data-axes="%d" data-lines="%d" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
-		len(axes), len(ranked), w, pcHeight, w, pcHeight, esc("parallel coordinates: "+metric+" by every swept parameter"))
+		len(axes), len(ranked), w, pcHeight, w, pcHeight, plot.Esc("parallel coordinates: "+metric+" by every swept parameter"))
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="#fff"/>`)
-	fmt.Fprintf(&b, `<text x="%d" y="16" %s font-weight="bold">%s</text>`, 8, fontStyle, esc(fmt.Sprintf("%d trials: the swept parameters against %s (darker is better, red is the best trial)", len(ranked), metric)))
+	fmt.Fprintf(&b, `<text x="%d" y="16" %s font-weight="bold">%s</text>`, 8, plot.FontStyle, plot.Esc(fmt.Sprintf("%d trials: the swept parameters against %s (darker is better, red is the best trial)", len(ranked), metric)))
 
 	// Lines: worst first so better ones lie on top, the best last.
 	for i := len(ranked) - 1; i >= 0; i-- {
@@ -203,7 +204,7 @@ func parallel(params []string, ts []loaded, metric string) template.HTML {
 		if i == 0 {
 			class, color, width = "pc-line pc-best", "#d62728", "3"
 		}
-		fmt.Fprintf(&b, `<a href="#t-%s" class="%s" data-trial="%s"><title>%s</title>`, esc(t.Short), class, esc(t.Short), esc(strings.Join(tip, " · ")))
+		fmt.Fprintf(&b, `<a href="#t-%s" class="%s" data-trial="%s"><title>%s</title>`, plot.Esc(t.Short), class, plot.Esc(t.Short), plot.Esc(strings.Join(tip, " · ")))
 		for _, s := range segs {
 			dash := ""
 			if s.dashed {
@@ -221,9 +222,9 @@ func parallel(params []string, ts []loaded, metric string) template.HTML {
 		if k == len(axes)-1 {
 			cls = "pc-axis pc-metric"
 		}
-		fmt.Fprintf(&b, `<g class="%s" data-param="%s"><title>%s</title>`, cls, esc(a.Path), esc(a.Path))
+		fmt.Fprintf(&b, `<g class="%s" data-param="%s"><title>%s</title>`, cls, plot.Esc(a.Path), plot.Esc(a.Path))
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#333" stroke-width="1.2"/>`, x, x, pcPadT, pcPadT+pcPlotH)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" %s font-weight="bold" text-anchor="middle">%s</text>`, x, pcPadT-12, fontStyle, esc(clip(a.Name, 24)))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" %s font-weight="bold" text-anchor="middle">%s</text>`, x, pcPadT-12, plot.FontStyle, plot.Esc(plot.Clip(a.Name, 24)))
 		// Tick labels left of the axes, right of the metric's (the last).
 		side, anchor := -1.0, "end"
 		if k == len(axes)-1 {
@@ -232,7 +233,7 @@ func parallel(params []string, ts []loaded, metric string) template.HTML {
 		for _, tk := range a.ticks() {
 			y := ay(tk.p)
 			fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#333"/>`, x+3*side, x, y, y)
-			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" %s text-anchor="%s" paint-order="stroke" stroke="#fff" stroke-width="3">%s</text>`, x+5*side, y+4, fontStyle, anchor, esc(clip(tk.label, 16)))
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" %s text-anchor="%s" paint-order="stroke" stroke="#fff" stroke-width="3">%s</text>`, x+5*side, y+4, plot.FontStyle, anchor, plot.Esc(plot.Clip(tk.label, 16)))
 		}
 		b.WriteString(`</g>`)
 	}
@@ -271,14 +272,14 @@ func (a *axis) ticks() []tick {
 		}
 		return out
 	}
-	ts := ticks(a.lo, a.hi)
+	ts := plot.Ticks(a.lo, a.hi)
 	if a.Log {
-		ts = logTicks(a.lo, a.hi)
+		ts = plot.LogTicks(a.lo, a.hi)
 	}
 	for _, t := range ts {
-		l := num(t)
+		l := plot.Num(t)
 		if a.Log {
-			l = num(math.Pow(10, t))
+			l = plot.Num(math.Pow(10, t))
 		}
 		out = append(out, tick{(t - a.lo) / (a.hi - a.lo), l})
 	}

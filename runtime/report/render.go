@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"parak8s.dev/parak8s/runtime/eval"
+	"parak8s.dev/parak8s/runtime/plot"
 	"parak8s.dev/parak8s/runtime/step"
 )
 
@@ -48,10 +49,10 @@ type detail struct {
 	RunID, RunURL            string
 	Problems                 []string
 	Training                 template.HTML
-	TrainingPNG              template.URL
+	TrainingImg              template.HTML
 	ROC                      template.HTML
-	ROCPNG                   template.URL
-	ConfusionPNG             template.URL
+	ROCImg                   template.HTML
+	ConfusionImg             template.HTML
 	Confusion                *confusion
 	PerClass                 []classRow
 	Summary                  []kv
@@ -176,25 +177,25 @@ func swept(params []string, overrides []step.Override) []string {
 
 func detailOf(t loaded) detail {
 	d := detail{Short: t.Short, ID: t.ID, Label: t.Label, Status: t.Status, RunID: t.RunID, RunURL: t.RunURL, Problems: t.Problems}
-	// Training curves: drawn from history.json, else the PNG train wrote.
+	// Training curves: drawn from history.json, else the SVG train wrote.
 	if len(t.History.Epochs) > 0 {
 		d.Training = trainingChart(t)
 	} else if t.Training != "" {
-		d.TrainingPNG = template.URL(t.Training)
+		d.TrainingImg = img("training curves", t.Training)
 	}
 	if r := t.Report; r != nil {
 		if b := r.Binary; b != nil && b.ROC.Defined {
-			c := chart{Title: fmt.Sprintf("ROC, %s (AUC %.4f)", b.PositiveClass, b.AUC), XLabel: "false positive rate", YLabel: "true positive rate", Highlight: -1}
-			var s series
+			c := plot.Chart{Title: fmt.Sprintf("ROC, %s (AUC %.4f)", b.PositiveClass, b.AUC), XLabel: "false positive rate", YLabel: "true positive rate", Highlight: -1}
+			var s plot.Series
 			s.Name = b.PositiveClass
 			for _, pt := range b.ROC.Points {
 				s.X = append(s.X, pt.FPR)
 				s.Y = append(s.Y, pt.TPR)
 			}
-			c.Series = []series{s, {Name: "chance", X: []float64{0, 1}, Y: []float64{0, 1}}}
-			d.ROC = c.svg()
+			c.Series = []plot.Series{s, {Name: "chance", X: []float64{0, 1}, Y: []float64{0, 1}}}
+			d.ROC = svgOf(c)
 		} else if t.ROC != "" {
-			d.ROCPNG = template.URL(t.ROC)
+			d.ROCImg = img("ROC curves", t.ROC)
 		}
 		d.Confusion = confusionOf(r.Confusion)
 		for _, m := range r.PerClass {
@@ -212,7 +213,7 @@ func detailOf(t loaded) detail {
 			}
 		}
 	} else if t.Confusion != "" {
-		d.ConfusionPNG = template.URL(t.Confusion)
+		d.ConfusionImg = img("confusion matrix", t.Confusion)
 	}
 	if m := t.Manifest; m != nil {
 		d.Summary = append(d.Summary, kv{"epochs", fmt.Sprintf("%d (best %d by %s)", m.Epochs, m.BestEpoch, m.Monitor)})
@@ -223,8 +224,27 @@ func detailOf(t loaded) detail {
 	return d
 }
 
+// svgOf renders c inline; a chart without data is a note.
+func svgOf(c plot.Chart) template.HTML {
+	s, err := c.SVG()
+	if err != nil {
+		return noData
+	}
+	return template.HTML(s) // plot escapes every text it draws
+}
+
+// img shows a plot file the steps wrote: an <img> of its data: URI, in
+// which an SVG runs no script. html/template would write the URI's "+" as
+// "&#43;"; written here it stays readable.
+func img(alt, dataURI string) template.HTML {
+	return template.HTML(`<img loading="lazy" alt="` + plot.Esc(alt) + `" src="` + plot.Esc(dataURI) + `">`)
+}
+
+// noData stands in for a chart with nothing to draw.
+const noData template.HTML = `<p class="muted">no data</p>`
+
 func trainingChart(t loaded) template.HTML {
-	c := chart{Title: "training", XLabel: "epoch", YLabel: "value", Highlight: -1}
+	c := plot.Chart{Title: "training", XLabel: "epoch", YLabel: "value", Highlight: -1}
 	var xs []float64
 	losses := map[string][]float64{}
 	val := map[string][]float64{}
@@ -250,11 +270,11 @@ func trainingChart(t loaded) template.HTML {
 			val[k] = append(val[k], v)
 		}
 	}
-	c.Series = append(c.Series, series{Name: "train loss", X: xs, Y: losses["train loss"]}, series{Name: "val loss", X: xs, Y: losses["val loss"]})
+	c.Series = append(c.Series, plot.Series{Name: "train loss", X: xs, Y: losses["train loss"]}, plot.Series{Name: "val loss", X: xs, Y: losses["val loss"]})
 	for _, k := range names {
-		c.Series = append(c.Series, series{Name: "val " + k, X: xs, Y: val[k]})
+		c.Series = append(c.Series, plot.Series{Name: "val " + k, X: xs, Y: val[k]})
 	}
-	return c.svg()
+	return svgOf(c)
 }
 
 func confusionOf(c eval.Confusion) *confusion {
@@ -300,7 +320,7 @@ func sweepPlot(path string, ts []loaded, metric string) template.HTML {
 			ys = append(ys, t.Value)
 		}
 	}
-	c := chart{Title: metric + " by " + path, XLabel: path, YLabel: metric, Points: true, Highlight: -1}
+	c := plot.Chart{Title: metric + " by " + path, XLabel: path, YLabel: metric, Points: true, Highlight: -1}
 	if len(ys) > 0 {
 		c.Highlight = 0 // the trials are ranked: the first point is the best
 	}
@@ -328,8 +348,8 @@ func sweepPlot(path string, ts []loaded, metric string) template.HTML {
 		}
 		c.XNames = names
 	}
-	c.Series = []series{{Name: metric, X: xs, Y: ys}}
-	return c.svg()
+	c.Series = []plot.Series{{Name: metric, X: xs, Y: ys}}
+	return svgOf(c)
 }
 
 var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
@@ -365,12 +385,12 @@ code { font-size: 90%; }
 {{range .Problems}}<p class="bad">{{.}}</p>{{end}}
 <div class="plots">
 {{if .Summary}}<table>{{range .Summary}}<tr><th class="l">{{.Key}}</th><td>{{.Value}}</td></tr>{{end}}</table>{{end}}
-{{if .ROC}}<div class="roc">{{.ROC}}</div>{{else if .ROCPNG}}<div class="roc"><img loading="lazy" alt="ROC curves" src="{{.ROCPNG}}"></div>{{end}}
+{{if .ROC}}<div class="roc">{{.ROC}}</div>{{else if .ROCImg}}<div class="roc">{{.ROCImg}}</div>{{end}}
 {{with .Confusion}}<table class="confusion">
 <tr><th class="l">true \ predicted</th>{{range .Classes}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr><th class="l">{{.Class}}</th>{{range .Cells}}<td style="{{.Style}}">{{.N}}</td>{{end}}</tr>
-{{end}}</table>{{else}}{{if .ConfusionPNG}}<div class="confusion"><img loading="lazy" alt="confusion matrix" src="{{.ConfusionPNG}}"></div>{{end}}{{end}}
-{{if .Training}}<div class="training">{{.Training}}</div>{{else if .TrainingPNG}}<div class="training"><img loading="lazy" alt="training curves" src="{{.TrainingPNG}}"></div>{{end}}
+{{end}}</table>{{else}}{{if .ConfusionImg}}<div class="confusion">{{.ConfusionImg}}</div>{{end}}{{end}}
+{{if .Training}}<div class="training">{{.Training}}</div>{{else if .TrainingImg}}<div class="training">{{.TrainingImg}}</div>{{end}}
 </div>
 {{if .PerClass}}<table>
 <tr><th class="l">class</th><th>precision</th><th>recall</th><th>specificity</th><th>f1</th><th>auc</th><th>support</th></tr>

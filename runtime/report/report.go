@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -41,8 +42,8 @@ type Trial struct {
 	Overrides []step.Override
 	// Status is the trial's state in words ("finished", "failed", …).
 	Status string
-	// ModelDir holds model.json, history.json and training.png;
-	// MetricsDir metrics.json, roc.png and confusion.png. Missing files
+	// ModelDir holds model.json, history.json and training.svg;
+	// MetricsDir metrics.json, roc.svg and confusion.svg. Missing files
 	// leave their part of the report out.
 	ModelDir, MetricsDir string
 	// RunID is the MLflow run id ("" when not tracked).
@@ -151,7 +152,7 @@ type loaded struct {
 	Report   *eval.Report
 	Value    float64
 	HasValue bool
-	// Images are data: URIs of the PNGs the steps wrote.
+	// Images are data: URIs of the SVG plots the steps wrote.
 	Training, ROC, Confusion string
 	Problems                 []string
 	RunURL                   string
@@ -204,17 +205,18 @@ func runURL(uri, runID string) string {
 	return strings.TrimSuffix(u.String(), "/") + "/#/runs/" + url.PathEscape(runID)
 }
 
-// dataURI returns a PNG file as a data: URI; "" (and an error wrapping
-// os.ErrNotExist) when there is none.
+// dataURI returns an SVG file as a data: URI, for an <img> element (where
+// an SVG runs no script); "" (and an error wrapping os.ErrNotExist) when
+// there is none.
 func dataURI(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", err
 	}
-	if len(b) < 8 || string(b[1:4]) != "PNG" {
-		return "", fmt.Errorf("reading %s: not a PNG file", path)
+	if t := bytes.TrimSpace(b); !bytes.HasPrefix(t, []byte("<svg")) && !bytes.HasPrefix(t, []byte("<?xml")) {
+		return "", fmt.Errorf("reading %s: not an SVG file", path)
 	}
-	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(b), nil
+	return "data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(b), nil
 }
 
 // rank sorts trials best first by the metric; trials without a value come

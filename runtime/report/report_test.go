@@ -74,7 +74,7 @@ func trial(t *testing.T, id string, classes []string, q float64, lr float64, his
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := eval.WritePNG(filepath.Join(model, bundle.FileTraining), img); err != nil {
+	if err := eval.WriteSVG(filepath.Join(model, bundle.FileTraining), img); err != nil {
 		t.Fatal(err)
 	}
 	in := eval.Input{Classes: classes}
@@ -107,7 +107,7 @@ func trial(t *testing.T, id string, classes []string, q float64, lr float64, his
 	if img, err = eval.PlotROC(curves, eval.DefaultPlotOptions()); err != nil {
 		t.Fatal(err)
 	}
-	if err := eval.WritePNG(filepath.Join(metrics, bundle.FileROC), img); err != nil {
+	if err := eval.WriteSVG(filepath.Join(metrics, bundle.FileROC), img); err != nil {
 		t.Fatal(err)
 	}
 	return report.Trial{ID: id, Label: "lr", Overrides: ov, Status: "finished", ModelDir: model, MetricsDir: metrics, RunID: "run-" + step.Short(id)}
@@ -185,8 +185,8 @@ func TestReport(t *testing.T) {
 		"ROC, pneumonia (AUC",
 		"true \\ predicted",
 		"Generated 2025-01-02 03:04 UTC",
-		// Trial b has no history: its training.png is embedded.
-		`src="data:image/png;base64,`,
+		// Trial b has no history: its training.svg is embedded.
+		`src="data:image/svg+xml;base64,`,
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report lacks %q", want)
@@ -390,7 +390,7 @@ func TestReportMulticlassAndProblems(t *testing.T) {
 	}
 	html := render(t, report.Input{Experiment: "y", Trials: []report.Trial{tr, broken}, TrackingURI: "file:///tmp/mlruns"}, report.DefaultOptions())
 	// Three classes: no binary ROC to draw, the PNG of one-vs-rest curves.
-	if !strings.Contains(html, `alt="ROC curves" src="data:image/png;base64,`) {
+	if !strings.Contains(html, `alt="ROC curves" src="data:image/svg+xml;base64,`) {
 		t.Error("the multi-class ROC PNG is not embedded")
 	}
 	if !strings.Contains(html, `class="bad"`) || !strings.Contains(html, "reading metrics") {

@@ -304,7 +304,7 @@ func train(out string, r step.Resolved) int {
 	}
 	img, err := eval.PlotTraining([]eval.Series{{Name: "loss", Values: loss}, {Name: "accuracy", Values: acc}}, eval.DefaultPlotOptions())
 	if err == nil {
-		err = eval.WritePNG(filepath.Join(out, bundle.FileTraining), img)
+		err = eval.WriteSVG(filepath.Join(out, bundle.FileTraining), img)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -343,13 +343,13 @@ func evaluate(out string, r step.Resolved) int {
 	}
 	img, err := eval.PlotConfusion(rep.Confusion, eval.DefaultPlotOptions())
 	if err == nil {
-		err = eval.WritePNG(filepath.Join(out, bundle.FileConfusion), img)
+		err = eval.WriteSVG(filepath.Join(out, bundle.FileConfusion), img)
 	}
 	if err == nil {
 		var curves []eval.ROCCurve
 		if curves, err = eval.ROCCurves(in, eval.DefaultOptions()); err == nil {
 			if img, err = eval.PlotROC(curves, eval.DefaultPlotOptions()); err == nil {
-				err = eval.WritePNG(filepath.Join(out, bundle.FileROC), img)
+				err = eval.WriteSVG(filepath.Join(out, bundle.FileROC), img)
 			}
 		}
 	}
