@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -54,48 +55,32 @@ func (e Experiment) Problems() []Problem {
 	sp := d.Split
 	switch {
 	case sp.By == "record" && kind != "wfdb":
-		add("data.split.by", "%q needs WFDB records; %s splits by %s", sp.By, kindWords[kind], splitsOf[kind])
+		add("data.split.by", "%q needs WFDB records; %s splits by %s", sp.By, kindWords[string(kind)], splitsOf[string(kind)])
 	case sp.By == "folder" && kind == "csv" && strings.HasSuffix(strings.ToLower(d.Source.Path), ".csv"):
 		add("data.split.by", "%q reads NAME.csv files from the folder data.source.path, but %s is one file: split it by \"fraction\"", sp.By, d.Source.Path)
 	case sp.By == "folder" && kind != "images" && kind != "csv":
-		add("data.split.by", "%q needs image folders or beat CSV files; %s splits by %s", sp.By, kindWords[kind], splitsOf[kind])
+		add("data.split.by", "%q needs image folders or beat CSV files; %s splits by %s", sp.By, kindWords[string(kind)], splitsOf[string(kind)])
 	}
-	splits := []string{"train", "val", "test"}
-	vals := map[string]any{"train": sp.Train, "val": sp.Val, "test": sp.Test}
+	sets, problems := sp.Sets()
+	out = append(out, problems...)
 	hasTest := false
-	switch sp.By {
+	switch sets.By {
 	case "fraction":
-		f := map[string]float64{}
-		for _, n := range splits {
-			f[n], _ = vals[n].(float64)
-		}
-		if f["train"] == 0 {
-			add("data.split.train", "fraction 0 leaves the train split empty")
-		}
-		if f["val"] == 0 {
+		if f, ok := sets.Fractions["val"]; ok && f == 0 {
 			add("data.split.val", "fraction 0 leaves the val split empty (training validates on it every epoch)")
 		}
-		hasTest = f["test"] > 0
+		hasTest = sets.Fractions["test"] > 0
 	case "record":
-		seen := map[string]string{}
-		for _, n := range splits {
-			for i, r := range strings1(vals[n]) {
-				at := fmt.Sprintf("data.split.%s[%d]", n, i)
-				if prev, dup := seen[r]; dup {
-					add(at, "record %q is already in data.split.%s (a record, one patient, belongs to one split)", r, prev)
-				}
-				seen[r] = n
+		for _, n := range SplitNames() {
+			for i, r := range sets.Records[n] {
 				if len(d.Source.Records) > 0 && !slices.Contains(d.Source.Records, r) {
-					add(at, "record %q is not in data.source.records (prepare reads only those)", r)
+					add(fmt.Sprintf("data.split.%s[%d]", n, i), "record %q is not in data.source.records (prepare reads only those)", r)
 				}
 			}
 		}
-		hasTest = len(strings1(sp.Test)) > 0
+		hasTest = len(sets.Records["test"]) > 0
 	case "folder":
-		if a, b := str(sp.Train), str(sp.Val); a != "" && a == b {
-			add("data.split.val", "folder %q is also the train folder", b)
-		}
-		hasTest = str(sp.Test) != ""
+		hasTest = sets.Folders["test"] != ""
 	}
 	if e.Evaluation.Split == "test" && !hasTest {
 		add("evaluation.split", "\"test\" needs a test split (data.split.test): it would be empty")
@@ -200,30 +185,166 @@ func RuleFields() []string {
 // together.
 func CrossFieldSections() []string { return []string{"data", "model"} }
 
+// SplitNames are the names of the splits, in canonical order.
+func SplitNames() []string { return []string{"train", "val", "test"} }
+
+// SplitSets is data.split decoded: fractions, record lists or folders per
+// split name, by the method By. A value left out counts as 0, no records,
+// no folder.
+type SplitSets struct {
+	By        string
+	Seed      int
+	Fractions map[string]float64  // by "fraction"
+	Records   map[string][]string // by "record"
+	Folders   map[string]string   // by "folder"
+}
+
+// Sets decodes data.split and checks the rules of a split alone, which
+// both the compiler (on every trial, after the CUE schema) and prepare (on
+// any TRIAL.json, hand-written ones included) enforce: values of the right
+// form for the method, fractions that sum to 1, record names and split
+// folders that are usable, a train split that is not empty, no record or
+// folder in two splits. Split values may be as decoded from JSON (float64,
+// []any of strings, string) or Go values ([]string, ints). By "" is
+// "fraction", the schema's default. The problems come in the order of the
+// fields; an element at fault is named by its index
+// ("data.split.val[0]").
+func (sp Split) Sets() (SplitSets, []Problem) {
+	var out []Problem
+	add := func(path, format string, args ...any) {
+		out = append(out, Problem{path, fmt.Sprintf(format, args...)})
+	}
+	s := SplitSets{By: string(sp.By), Seed: sp.Seed}
+	if s.By == "" {
+		s.By = "fraction"
+	}
+	if sp.Seed < 0 {
+		add("data.split.seed", "%d is negative", sp.Seed)
+	}
+	vals := map[string]any{"train": sp.Train, "val": sp.Val, "test": sp.Test}
+	switch s.By {
+	case "fraction":
+		s.Fractions = map[string]float64{}
+		sum, ok := 0.0, true
+		for _, n := range SplitNames() {
+			f, isNum := number(vals[n])
+			if vals[n] == nil {
+				f, isNum = 0, true
+			}
+			if !isNum || !(f >= 0 && f <= 1) {
+				add("data.split."+n, "%v: want a fraction in [0, 1]", vals[n])
+				ok = false
+				continue
+			}
+			s.Fractions[n] = f
+			sum += f
+		}
+		if ok && math.Abs(sum-1) > 1e-9 {
+			add("data.split", "fractions sum to %v, want 1", sum)
+		}
+		if f, set := s.Fractions["train"]; set && f == 0 {
+			add("data.split.train", "fraction 0 leaves the train split empty")
+		}
+	case "record":
+		s.Records = map[string][]string{}
+		seen := map[string]string{}
+		for _, n := range SplitNames() {
+			l, isList := stringList(vals[n])
+			if !isList {
+				add("data.split."+n, "%v: want a list of record names", vals[n])
+				continue
+			}
+			for i, r := range l {
+				at := fmt.Sprintf("data.split.%s[%d]", n, i)
+				if r == "" {
+					add(at, "empty record name")
+					continue
+				}
+				if prev, dup := seen[r]; dup {
+					add(at, "record %q is already in data.split.%s (a record, one patient, belongs to one split)", r, prev)
+				}
+				seen[r] = n
+			}
+			s.Records[n] = l
+		}
+		if l, isList := stringList(vals["train"]); isList && len(l) == 0 {
+			add("data.split.train", "no records")
+		}
+	case "folder":
+		s.Folders = map[string]string{}
+		for _, n := range SplitNames() {
+			v := vals[n]
+			if v == nil {
+				continue
+			}
+			f, ok := v.(string)
+			if !ok || f == "" || f == "." || f == ".." || strings.ContainsAny(f, `/\`) {
+				add("data.split."+n, "%v: want a folder name", v)
+				continue
+			}
+			s.Folders[n] = f
+		}
+		if vals["train"] == nil {
+			add("data.split.train", "no folder named")
+		}
+		if a, b := s.Folders["train"], s.Folders["val"]; a != "" && a == b {
+			add("data.split.val", "folder %q is also the train folder", b)
+		}
+	default:
+		add("data.split.by", "%q: want \"fraction\", \"record\" or \"folder\"", s.By)
+	}
+	return s, out
+}
+
+// Field is the field of the problem: its path without the index of a list
+// element at fault ("data.split.val" for "data.split.val[0]").
+func (p Problem) Field() string {
+	if strings.HasSuffix(p.Path, "]") {
+		if i := strings.LastIndex(p.Path, "["); i > 0 {
+			return p.Path[:i]
+		}
+	}
+	return p.Path
+}
+
 var conditionMetric = regexp.MustCompile(`^(train|val|test)_([a-z0-9]+)`)
 
 var kindWords = map[string]string{"wfdb": "a WFDB source", "csv": "a beat CSV", "images": "an image folder source"}
 
 var splitsOf = map[string]string{"wfdb": `"fraction" or "record"`, "csv": `"fraction" or "folder"`, "images": `"fraction" or "folder"`}
 
-func strings1(v any) []string {
-	var out []string
-	switch l := v.(type) {
-	case []any:
-		for _, x := range l {
-			if s, ok := x.(string); ok {
-				out = append(out, s)
-			}
-		}
-	case []string:
-		out = l
+func number(v any) (float64, bool) {
+	switch t := v.(type) {
+	case float64:
+		return t, true
+	case float32:
+		return float64(t), true
+	case int:
+		return float64(t), true
+	case int64:
+		return float64(t), true
 	}
-	return out
+	return 0, false
 }
 
-func str(v any) string {
-	s, _ := v.(string)
-	return s
+func stringList(v any) ([]string, bool) {
+	switch t := v.(type) {
+	case nil:
+		return nil, true
+	case []string:
+		return slices.Clone(t), true
+	case []any:
+		out := make([]string, len(t))
+		for i, e := range t {
+			s, ok := e.(string)
+			if !ok {
+				return nil, false
+			}
+			out[i] = s
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 func plural(n int) string {

@@ -2,7 +2,6 @@ package dataset
 
 import (
 	"fmt"
-	"math"
 	"slices"
 
 	"parak8s.dev/parak8s/runtime/data/ecg"
@@ -58,78 +57,15 @@ func (s splitSpec) names() []string {
 	return out
 }
 
-// parseSplit decodes data.split (values as decoded from JSON: float64,
-// []any of strings, string; Go values []string and ints are accepted too).
+// parseSplit decodes data.split with the schema's split rules, the ones
+// the compiler checks on every trial (schema.Split.Sets), and returns the
+// first broken one, naming its field.
 func parseSplit(sp schema.Split) (splitSpec, error) {
-	s := splitSpec{by: sp.By, seed: sp.Seed}
-	if s.by == "" {
-		s.by = ByFraction
-	}
-	if sp.Seed < 0 {
-		return s, fmt.Errorf("data.split.seed: %d is negative", sp.Seed)
-	}
-	vals := map[string]any{SplitTrain: sp.Train, SplitVal: sp.Val, SplitTest: sp.Test}
-	switch s.by {
-	case ByFraction:
-		s.fractions = map[string]float64{}
-		sum := 0.0
-		for _, n := range SplitNames() {
-			f, ok := number(vals[n])
-			if vals[n] == nil {
-				f, ok = 0, true
-			}
-			if !ok || !(f >= 0 && f <= 1) {
-				return s, fmt.Errorf("data.split.%s: %v: want a fraction in [0, 1]", n, vals[n])
-			}
-			s.fractions[n] = f
-			sum += f
-		}
-		if math.Abs(sum-1) > 1e-9 {
-			return s, fmt.Errorf("data.split: fractions sum to %v, want 1", sum)
-		}
-		if s.fractions[SplitTrain] == 0 {
-			return s, fmt.Errorf("data.split.train: fraction 0: the train split would be empty")
-		}
-	case ByRecord:
-		s.records = map[string][]string{}
-		seen := map[string]string{}
-		for _, n := range SplitNames() {
-			l, ok := stringList(vals[n])
-			if !ok {
-				return s, fmt.Errorf("data.split.%s: %v: want a list of record names", n, vals[n])
-			}
-			for _, r := range l {
-				if r == "" {
-					return s, fmt.Errorf("data.split.%s: empty record name", n)
-				}
-				if prev, dup := seen[r]; dup {
-					return s, fmt.Errorf("data.split.%s: record %q is already in data.split.%s", n, r, prev)
-				}
-				seen[r] = n
-			}
-			s.records[n] = l
-		}
-		if len(s.records[SplitTrain]) == 0 {
-			return s, fmt.Errorf("data.split.train: no records")
-		}
-	case ByFolder:
-		s.folders = map[string]string{}
-		for _, n := range SplitNames() {
-			v := vals[n]
-			if v == nil {
-				continue
-			}
-			f, ok := v.(string)
-			if !ok || f == "" || f == "." || f == ".." || slices.ContainsFunc([]rune(f), func(r rune) bool { return r == '/' || r == '\\' }) {
-				return s, fmt.Errorf("data.split.%s: %v: want a folder name", n, v)
-			}
-			s.folders[n] = f
-		}
-		if s.folders[SplitTrain] == "" {
-			return s, fmt.Errorf("data.split.train: no folder named")
-		}
-	default:
-		return s, fmt.Errorf("data.split.by: %q: want %q, %q or %q", s.by, ByFraction, ByRecord, ByFolder)
+	sets, problems := sp.Sets()
+	s := splitSpec{by: sets.By, seed: sets.Seed, fractions: sets.Fractions, records: sets.Records, folders: sets.Folders}
+	if len(problems) > 0 {
+		p := problems[0]
+		return s, fmt.Errorf("%s: %s", p.Field(), p.Msg)
 	}
 	return s, nil
 }
@@ -146,26 +82,6 @@ func number(v any) (float64, bool) {
 		return float64(t), true
 	}
 	return 0, false
-}
-
-func stringList(v any) ([]string, bool) {
-	switch t := v.(type) {
-	case nil:
-		return nil, true
-	case []string:
-		return slices.Clone(t), true
-	case []any:
-		out := make([]string, len(t))
-		for i, e := range t {
-			s, ok := e.(string)
-			if !ok {
-				return nil, false
-			}
-			out[i] = s
-		}
-		return out, true
-	}
-	return nil, false
 }
 
 // Label schemes of data.signal.labels.
