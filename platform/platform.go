@@ -64,8 +64,8 @@ const (
 // PostgreSQL from Debian's packages, MLflow from Debian's Python and the
 // pinned wheels of scripts/mlflow.sh with its PostgreSQL driver, the
 // registry and versitygw from their Go modules). Push them to a registry
-// your cluster pulls from and point the Options at them (README,
-// "Running on a cluster").
+// your cluster pulls from and point the Options at them
+// (docs/platform.md).
 const (
 	DefaultPostgresImage = "parak8s.local/postgres:15"
 	DefaultMLflowImage   = "parak8s.local/mlflow:2.22.1"

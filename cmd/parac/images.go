@@ -36,7 +36,7 @@ non-root user, /work as working directory, OCI labels. The same inputs give
 the same digest.
 
 The cpu variant runs anywhere; the cuda variant needs a parak8s linked with
-the CUDA build of libtorch and a CUDA runtime --base (see README). The image
+the CUDA build of libtorch and a CUDA runtime --base (docs/step-images.md). The image
 goes into the OCI layout --layout (default out/images/VARIANT when nothing is
 pushed) and, with --push REPO, to REPO:TAG (credentials from the Docker
 config). The last line printed is the image digest.`,
