@@ -21,7 +21,7 @@ import (
 	"parak8s.dev/parak8s/internal/testenv"
 )
 
-// TestEditor runs testdata/editor/*.txtar: README's editor set-up as a user
+// TestEditor runs testdata/editor/*.txtar: docs/specs.md's editor set-up as a user
 // does it, with the real cue CLI (the version of cuelang.org/go in go.mod)
 // on $PATH and this repository's examples copied to $WORK/exps. Its
 // commands: `samepos CUE PARAC` checks that cue vet (its stderr in the file

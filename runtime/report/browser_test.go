@@ -209,7 +209,7 @@ func TestReportInBrowser(t *testing.T) {
 		if s.Rows != 120 || len(s.Axes) != 5 || s.Lines != 120 {
 			t.Errorf("%d rows, %d axes, %d lines; want 120, 5, 120", s.Rows, len(s.Axes), s.Lines)
 		}
-		// README: "about 2 MB".
+		// docs/running.md: "about 2 MB".
 		if size > 3<<20 {
 			t.Errorf("the 120-trial report is %d bytes, over 3 MiB", size)
 		}
