@@ -14,6 +14,7 @@ import (
 	"parak8s.dev/parak8s/runtime/publish"
 	"parak8s.dev/parak8s/runtime/results"
 	"parak8s.dev/parak8s/runtime/step"
+	"parak8s.dev/parak8s/runtime/steps"
 	"parak8s.dev/parak8s/runtime/tracking"
 	"parak8s.dev/parak8s/schema"
 )
@@ -98,8 +99,8 @@ func testRealChain(t *testing.T, srv testServers, c *chain, ml *tracking.Client,
 	if h, err := ml.GetMetricHistory(ctx, runID, "refit_train_loss"); err != nil || len(h) != man.BestEpoch {
 		t.Errorf("refit_train_loss history: %d points (%v), want %d", len(h), err, man.BestEpoch)
 	}
-	if got, _ := run.Tag(tagRefit); got != fmt.Sprint(man.BestEpoch) {
-		t.Errorf("run tag %s = %q, want %d", tagRefit, got, man.BestEpoch)
+	if got, _ := run.Tag(steps.TagRefit); got != fmt.Sprint(man.BestEpoch) {
+		t.Errorf("run tag %s = %q, want %d", steps.TagRefit, got, man.BestEpoch)
 	}
 	files, err := ml.ListArtifacts(ctx, run.Info.ArtifactURI, "model")
 	if err != nil {

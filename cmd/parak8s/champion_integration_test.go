@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"parak8s.dev/parak8s/internal/stepfixture"
 	"parak8s.dev/parak8s/runtime/eval"
 	"parak8s.dev/parak8s/runtime/step"
+	"parak8s.dev/parak8s/runtime/steps"
 	"parak8s.dev/parak8s/runtime/tracking"
 )
 
@@ -28,11 +30,11 @@ import (
 // example's condition (val_f1 >= 0.80) but the last.
 func championInputs() []eval.Input {
 	return []eval.Input{
-		fxPredictions(fxECG(), 50, 25), // best
-		fxPredictions(fxECG(), 50, 10),
-		fxPredictions(fxECG(), 50, 7),  // worst that passes
-		fxPredictions(fxECG(), 50, 2),  // fails the condition
-		fxPredictions(fxECG(), 50, 25), // ties with the best
+		stepfixture.Predictions(stepfixture.ECG(), 50, 25), // best
+		stepfixture.Predictions(stepfixture.ECG(), 50, 10),
+		stepfixture.Predictions(stepfixture.ECG(), 50, 7),  // worst that passes
+		stepfixture.Predictions(stepfixture.ECG(), 50, 2),  // fails the condition
+		stepfixture.Predictions(stepfixture.ECG(), 50, 25), // ties with the best
 	}
 }
 
@@ -66,11 +68,11 @@ func (c *chain) holder(ctx context.Context, t *testing.T, ml *tracking.Client, d
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := tagValue(mv.Tags, versionTagTrial); got != champ {
+	if got := tagValue(mv.Tags, steps.VersionTagTrial); got != champ {
 		t.Errorf("the alias is on version %s of trial %s, the champion tag on %s", mv.Version, step.Short(got), step.Short(champ))
 	}
-	if got := tagValue(mv.Tags, versionTagOCI); got != c.repo+"@"+digests[champ] {
-		t.Errorf("the alias's version has %s = %s, want %s@%s", versionTagOCI, got, c.repo, digests[champ])
+	if got := tagValue(mv.Tags, steps.VersionTagOCI); got != c.repo+"@"+digests[champ] {
+		t.Errorf("the alias's version has %s = %s, want %s@%s", steps.VersionTagOCI, got, c.repo, digests[champ])
 	}
 	return champ
 }
@@ -248,11 +250,11 @@ func TestIntegrationRetrain(t *testing.T) {
 	record(t, run1, digest1)
 
 	// the retrain
-	created2 := fxCreated().Add(90 * time.Minute)
+	created2 := stepfixture.Created().Add(90 * time.Minute)
 	if err := os.RemoveAll(a.model); err != nil {
 		t.Fatal(err)
 	}
-	if err := fxWriteModel(a.model, fxModel{Trial: a.ID, Experiment: c.name, Classes: fxECG(), Config: a.Experiment, Epochs: 2, Weights: 64 << 10, Created: created2, Scale: 0.5}); err != nil {
+	if err := stepfixture.WriteModel(a.model, stepfixture.Model{Trial: a.ID, Experiment: c.name, Classes: stepfixture.ECG(), Config: a.Experiment, Epochs: 2, Weights: 64 << 10, Created: created2, Scale: 0.5}); err != nil {
 		t.Fatal(err)
 	}
 	run2, digest2 := c.trackAndPublish(t, srv, 0)
@@ -371,4 +373,14 @@ func psql(t *testing.T, dsn, query string) string {
 		t.Fatalf("psql %q: %v\n%s", query, err, out)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// tagValue is the value of key among a model version's tags ("" if absent).
+func tagValue(tags []tracking.Tag, key string) string {
+	for _, t := range tags {
+		if t.Key == key {
+			return t.Value
+		}
+	}
+	return ""
 }

@@ -7,6 +7,8 @@
 //	parak8s train --config TRIAL.json --out MODEL_DIR
 //	parak8s evaluate --model MODEL_DIR --data PATH --out METRICS.json
 //
-// Exit codes: 0 ok, 1 failure, 2 usage, 3 the config does not match the trial
-// id or data key given, 75 a server was unreachable (outputs are kept).
+// The steps themselves are the runtime/steps library; this command is their
+// flags, their long help (help/*.txt) and the exit code steps.ExitCode gives:
+// 0 ok, 1 failure, 2 usage, 3 the config does not match the trial id or data
+// key given, 75 a server was unreachable (outputs are kept).
 package main

@@ -25,12 +25,15 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"parak8s.dev/parak8s/compiler"
+	"parak8s.dev/parak8s/internal/stepfixture"
 	"parak8s.dev/parak8s/internal/testenv"
 	"parak8s.dev/parak8s/runtime/bundle"
 	"parak8s.dev/parak8s/runtime/eval"
+	"parak8s.dev/parak8s/runtime/outcome"
 	"parak8s.dev/parak8s/runtime/publish"
 	"parak8s.dev/parak8s/runtime/results"
 	"parak8s.dev/parak8s/runtime/step"
+	"parak8s.dev/parak8s/runtime/steps"
 	"parak8s.dev/parak8s/runtime/tracking"
 	"parak8s.dev/parak8s/schema"
 )
@@ -164,7 +167,7 @@ func newChain(t *testing.T, srv testServers) *chain {
 	t.Helper()
 	var ins []eval.Input
 	for _, name := range []string{"good", "poor", "good"} {
-		in, _ := fxNamed(name)
+		in, _ := stepfixture.Named(name)
 		ins = append(ins, in)
 	}
 	return newChainOf(t, srv, ins)
@@ -209,18 +212,18 @@ func newChainOf(t *testing.T, srv testServers, inputs []eval.Input) *chain {
 			ct.sets = append(ct.sets, step.FlagSet, s)
 		}
 		ct.model = filepath.Join(dir, fmt.Sprintf("model-%d", i))
-		if err := fxWriteModel(ct.model, fxModel{Trial: r.ID, Experiment: c.name, Classes: fxECG(), Config: r.Experiment, Epochs: 3, Weights: 256 << 10}); err != nil {
+		if err := stepfixture.WriteModel(ct.model, stepfixture.Model{Trial: r.ID, Experiment: c.name, Classes: stepfixture.ECG(), Config: r.Experiment, Epochs: 3, Weights: 256 << 10}); err != nil {
 			t.Fatal(err)
 		}
 		ct.metrics = filepath.Join(dir, fmt.Sprintf("metrics-%d", i))
-		if _, err := fxWriteMetrics(ct.metrics, in); err != nil {
+		if _, err := stepfixture.WriteMetrics(ct.metrics, in); err != nil {
 			t.Fatal(err)
 		}
-		o, err := readOutcome("", ct.metrics, "val", "")
+		o, err := outcome.Read("", ct.metrics, "val", "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		ct.report, _ = o.final()
+		ct.report, _ = o.Final()
 		c.trials = append(c.trials, ct)
 	}
 	return c
@@ -242,7 +245,7 @@ func (c *chain) env(t *testing.T, srv testServers, k step.Kind, mlflow string) {
 	if k == step.Track || k == step.Publish {
 		kv[step.EnvMLflowURI] = mlflow
 		kv[step.EnvMLflowExperiment] = c.name
-		kv[envGitCommit] = "0123456789abcdef0123456789abcdef01234567"
+		kv[steps.EnvGitCommit] = "0123456789abcdef0123456789abcdef01234567"
 	}
 	if k == step.Publish {
 		kv[step.EnvRegistry] = c.repo
@@ -395,7 +398,7 @@ func TestIntegration(t *testing.T) {
 		for k, want := range map[string]string{
 			publish.AnnotationTrial: a.ID, publish.AnnotationExperiment: c.name, publish.AnnotationMLflowRun: runA,
 			publish.AnnotationDataset: a.Dataset, publish.AnnotationImage: c.image,
-			publish.AnnotationCreated: fxCreated().Format(time.RFC3339),
+			publish.AnnotationCreated: stepfixture.Created().Format(time.RFC3339),
 		} {
 			if got := res.Annotations[k]; got != want {
 				t.Errorf("annotation %s = %q, want %q", k, got, want)
@@ -425,7 +428,7 @@ func TestIntegration(t *testing.T) {
 		if mv.RunID != runA || mv.Source != source || mv.Status != tracking.VersionReady {
 			t.Errorf("model version %+v, want run %s source %s READY", mv, runA, source)
 		}
-		if tagValue(mv.Tags, versionTagOCI) != c.repo+"@"+digestA || tagValue(mv.Tags, versionTagTrial) != a.ID {
+		if tagValue(mv.Tags, steps.VersionTagOCI) != c.repo+"@"+digestA || tagValue(mv.Tags, steps.VersionTagTrial) != a.ID {
 			t.Errorf("model version tags %v", mv.Tags)
 		}
 	})
@@ -579,11 +582,11 @@ func checkRun(ctx context.Context, t *testing.T, ml *tracking.Client, c *chain, 
 	if err != nil || exp.ExperimentID != run.Info.ExperimentID {
 		t.Errorf("experiment %q: %+v (%v), run in %s", c.name, exp, err, run.Info.ExperimentID)
 	}
-	sweep, _ := sweepPoint(tr.Overrides)
+	sweep, _ := outcome.SweepPoint(tr.Overrides)
 	for k, want := range map[string]string{
-		tracking.TagTrial: tr.ID, tagExperiment: c.name, tagSweep: string(sweep), tagImage: c.image,
-		tagDataset: tr.Dataset, tagDataKey: tr.DataKey, tagSeed: fmt.Sprint(tr.Seed), tagModelKind: "deepcnn1d",
-		tagBestEpoch: "3", tagGitCommit: "0123456789abcdef0123456789abcdef01234567",
+		tracking.TagTrial: tr.ID, steps.TagExperiment: c.name, steps.TagSweep: string(sweep), steps.TagImage: c.image,
+		steps.TagDataset: tr.Dataset, steps.TagDataKey: tr.DataKey, steps.TagSeed: fmt.Sprint(tr.Seed), steps.TagModelKind: "deepcnn1d",
+		steps.TagBestEpoch: "3", steps.TagGitCommit: "0123456789abcdef0123456789abcdef01234567",
 	} {
 		if got, _ := run.Tag(k); got != want {
 			t.Errorf("tag %s = %q, want %q", k, got, want)
@@ -614,7 +617,7 @@ func checkRun(ctx context.Context, t *testing.T, ml *tracking.Client, c *chain, 
 		t.Errorf("too few params: %v", want)
 	}
 	// metric history: three epochs, and the final value a millisecond after the last
-	end := tracking.Millis(fxCreated())
+	end := tracking.Millis(stepfixture.Created())
 	for _, k := range []string{"train_loss", "val_loss", "lr", "val_accuracy"} {
 		h, err := ml.GetMetricHistory(ctx, runID, k)
 		if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,8 +10,10 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"parak8s.dev/parak8s/runtime/step"
+	"parak8s.dev/parak8s/runtime/steps"
 )
 
 // version is set by the linker (-X main.version=…).
@@ -22,7 +23,7 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run is the whole program: it returns the exit code (see the package doc).
+// run is the whole program: it returns the exit code (steps.ExitCode).
 // SIGINT and SIGTERM cancel the command's context, so train can write a
 // checkpoint before it exits.
 func run(args []string, stdout, stderr io.Writer) int {
@@ -31,22 +32,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return step.ExitOK
+	if err != nil {
+		fmt.Fprintf(stderr, "parak8s: %v\n", err)
 	}
-	code := exitCode(err)
-	fmt.Fprintf(stderr, "parak8s: %v\n", err)
-	return code
-}
-
-// env is what every subcommand shares: its output streams and logger.
-type env struct {
-	stdout, stderr io.Writer
-	log            *slog.Logger
+	return steps.ExitCode(err)
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
-	e := &env{stdout: stdout, stderr: stderr, log: slog.New(slog.NewTextHandler(stderr, nil))}
+	e := steps.Env{Stdout: stdout, Stderr: stderr, Log: slog.New(slog.NewTextHandler(stderr, nil))}
 	root := &cobra.Command{
 		Use:           step.Program,
 		Short:         "The ParaK8s step program: prepare, train, evaluate, track, publish, record",
@@ -56,27 +49,15 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(
-		newPrepareCmd(e),
-		newTrainCmd(e),
-		newEvaluateCmd(e),
-		newTrackCmd(e),
-		newPublishCmd(e),
-		newRecordCmd(e),
-	)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return steps.Usage(err) })
+	root.AddCommand(newPrepareCmd(e), newTrainCmd(e), newEvaluateCmd(e), newTrackCmd(e), newPublishCmd(e), newRecordCmd(e))
 	return root
 }
-
-// usageError is a command-line mistake (exit code 2).
-type usageError struct{ error }
-
-func (u usageError) Unwrap() error { return u.error }
 
 // noPositional refuses positional arguments as a usage error.
 func noPositional(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.Name(), args[0])}
+		return steps.Usage(fmt.Errorf("%s takes no arguments, got %q", cmd.Name(), args[0]))
 	}
 	return nil
 }
@@ -85,29 +66,16 @@ func noPositional(cmd *cobra.Command, args []string) error {
 func requireFlags(flags ...[2]string) error {
 	for _, f := range flags {
 		if f[1] == "" {
-			return usageError{fmt.Errorf("%s is required", f[0])}
+			return steps.Usage(fmt.Errorf("%s is required", f[0]))
 		}
 	}
 	return nil
 }
 
-// transientError is a failure worth retrying: a server was unreachable
-// (exit code 75). The step's outputs are kept for the rerun.
-type transientError struct{ error }
-
-func (t transientError) Unwrap() error { return t.error }
-
-func exitCode(err error) int {
-	var u usageError
-	var t transientError
-	switch {
-	case errors.As(err, &u):
-		return step.ExitUsage
-	case errors.Is(err, step.ErrMismatch):
-		return step.ExitConfig
-	case errors.As(err, &t):
-		return step.ExitTransient
-	default:
-		return step.ExitFailure
-	}
+// registerTrial adds the flags every step shares (runtime/step's contract).
+func registerTrial(fs *pflag.FlagSet, a *steps.TrialArgs) {
+	fs.StringVar(&a.Config, step.FlagConfig[2:], "", "the resolved experiment (JSON): the compiled config artifact or a trial config")
+	fs.StringArrayVar(&a.Sets, step.FlagSet[2:], nil, "a swept value of the trial, PATH=JSON (repeatable)")
+	fs.StringVar(&a.Trial, step.FlagTrial[2:], "", "the trial id the config and overrides must give (checked when set)")
+	fs.StringVar(&a.Image, step.FlagImage[2:], "", "the image reference the trial id was computed with")
 }
