@@ -53,7 +53,7 @@ func list(t *testing.T, env []string, args ...string) []pkg {
 // paracRuntime are the runtime packages parac may import besides the
 // contract: the local runner, the report and what they read, and publish
 // for parac data push (none needs cgo).
-var paracRuntime = []string{"local", "report", "bundle", "eval", "results", "publish", "tracking",
+var paracRuntime = []string{"local", "report", "bundle", "eval", "plot", "results", "publish", "tracking",
 	// parac data csv writes the beat CSV from WFDB records.
 	"dataset", "data/digest", "data/wfdb", "data/ecg", "data/splitmix", "data/images", "data/loader"}
 
@@ -67,7 +67,9 @@ var compilerRuntime = map[string][]string{
 // package but the contract (runtime/step) — the local lowering also the
 // local runner's graph (runtime/local) — and no command; parac only the
 // local runner's cgo-free ones, neither anything that needs cgo or
-// libtorch; the runtime never imports the compiler.
+// libtorch; the runtime never imports the compiler, a command or cobra
+// (the steps are the runtime/steps library), and the contracts
+// runtime/step and runtime/outcome need no cgo.
 func TestImportGraph(t *testing.T) {
 	allowed := func(path string, extra []string) bool {
 		rest, ok := strings.CutPrefix(path, "parak8s.dev/parak8s/runtime/")
@@ -107,6 +109,22 @@ func TestImportGraph(t *testing.T) {
 	for _, p := range goList(t, nil, "./runtime/...") {
 		if strings.HasPrefix(p.ImportPath, "parak8s.dev/parak8s/compiler") {
 			t.Errorf("runtime imports %s", p.ImportPath)
+		}
+	}
+	// The steps are a library (runtime/steps): no runtime package imports
+	// a command or the CLI framework; cmd/parak8s is only their wiring.
+	for _, root := range list(t, []string{"CGO_ENABLED=1"}, "./runtime/...") {
+		for _, d := range root.Deps {
+			if strings.HasPrefix(d, "parak8s.dev/parak8s/cmd/") || strings.HasPrefix(d, "github.com/spf13/") {
+				t.Errorf("runtime: %s imports %s", root.ImportPath, d)
+			}
+		}
+	}
+	// The metric-name contract the later steps share stays pure Go, like
+	// the step contract: parac and reports may read it without libtorch.
+	for _, p := range goList(t, []string{"CGO_ENABLED=1"}, "./runtime/step", "./runtime/outcome") {
+		if !p.Standard && (len(p.CgoFiles) > 0 || strings.Contains(p.ImportPath, "gotch")) {
+			t.Errorf("runtime/step or runtime/outcome depends on cgo package %s", p.ImportPath)
 		}
 	}
 }
