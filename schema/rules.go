@@ -35,7 +35,7 @@ func (e Experiment) Problems() []Problem {
 	}
 	d := e.Data
 	kind := d.Source.Kind
-	signal := kind == "wfdb" || kind == "csv"
+	signal := kind.Signal()
 
 	// The source.
 	if rest, ok := strings.CutPrefix(d.Source.Path, "oci://"); ok {
@@ -47,30 +47,30 @@ func (e Experiment) Problems() []Problem {
 			add("data.source.digest", "%s disagrees with the digest of data.source.path (%s)", d.Source.Digest, digest)
 		}
 	}
-	if len(d.Source.Records) > 0 && kind != "wfdb" {
+	if len(d.Source.Records) > 0 && kind != SourceWFDB {
 		add("data.source.records", "only WFDB sources have records (data.source.kind is %q)", kind)
 	}
 
 	// The split, for the source kind.
 	sp := d.Split
 	switch {
-	case sp.By == "record" && kind != "wfdb":
-		add("data.split.by", "%q needs WFDB records; %s splits by %s", sp.By, kindWords[string(kind)], splitsOf[string(kind)])
-	case sp.By == "folder" && kind == "csv" && strings.HasSuffix(strings.ToLower(d.Source.Path), ".csv"):
+	case sp.By == SplitByRecord && kind != SourceWFDB:
+		add("data.split.by", "%q needs WFDB records; %s splits by %s", sp.By, kindWords[kind], splitsOf[kind])
+	case sp.By == SplitByFolder && kind == SourceCSV && strings.HasSuffix(strings.ToLower(d.Source.Path), ".csv"):
 		add("data.split.by", "%q reads NAME.csv files from the folder data.source.path, but %s is one file: split it by \"fraction\"", sp.By, d.Source.Path)
-	case sp.By == "folder" && kind != "images" && kind != "csv":
-		add("data.split.by", "%q needs image folders or beat CSV files; %s splits by %s", sp.By, kindWords[string(kind)], splitsOf[string(kind)])
+	case sp.By == SplitByFolder && kind != SourceImages && kind != SourceCSV:
+		add("data.split.by", "%q needs image folders or beat CSV files; %s splits by %s", sp.By, kindWords[kind], splitsOf[kind])
 	}
 	sets, problems := sp.Sets()
 	out = append(out, problems...)
 	hasTest := false
 	switch sets.By {
-	case "fraction":
+	case SplitByFraction:
 		if f, ok := sets.Fractions["val"]; ok && f == 0 {
 			add("data.split.val", "fraction 0 leaves the val split empty (training validates on it every epoch)")
 		}
 		hasTest = sets.Fractions["test"] > 0
-	case "record":
+	case SplitByRecord:
 		for _, n := range SplitNames() {
 			for i, r := range sets.Records[n] {
 				if len(d.Source.Records) > 0 && !slices.Contains(d.Source.Records, r) {
@@ -79,7 +79,7 @@ func (e Experiment) Problems() []Problem {
 			}
 		}
 		hasTest = len(sets.Records["test"]) > 0
-	case "folder":
+	case SplitByFolder:
 		hasTest = sets.Folders["test"] != ""
 	}
 	if e.Evaluation.Split == "test" && !hasTest {
@@ -89,14 +89,14 @@ func (e Experiment) Problems() []Problem {
 	// Labels and classes.
 	classes := d.Classes
 	if sig := d.Signal; signal && sig != nil {
-		if sig.Labels == "aami" {
+		if sig.Labels == LabelsAAMI {
 			if len(classes) > 0 && !slices.Equal(classes, AAMIClasses()) {
 				add("data.classes", "AAMI labels give the classes %s, in that order (or set data.signal.labels: \"symbols\")", strings.Join(AAMIClasses(), ", "))
 			}
 			classes = AAMIClasses()
 		}
-		if kind == "csv" {
-			if sig.Labels != "aami" {
+		if kind == SourceCSV {
+			if sig.Labels != LabelsAAMI {
 				add("data.signal.labels", "a beat CSV holds AAMI class numbers: want \"aami\"")
 			}
 			if sig.RecordTemplate {
@@ -118,7 +118,7 @@ func (e Experiment) Problems() []Problem {
 	if e.Evaluation.Threshold != nil && len(classes) > 0 && len(classes) != 2 {
 		add("evaluation.threshold", "a decision threshold needs 2 classes, the data has %d", len(classes))
 	}
-	if img := d.Image; kind == "images" && img != nil {
+	if img := d.Image; kind == SourceImages && img != nil {
 		for _, l := range []struct {
 			name string
 			n    int
@@ -136,15 +136,15 @@ func (e Experiment) Problems() []Problem {
 	// The model for the data.
 	m := e.Model
 	switch {
-	case m.Kind == "deepcnn1d" && !signal:
+	case m.Kind == ModelDeepCNN1D && !signal:
 		add("model.kind", "deepcnn1d reads beats (1-D signals), but data.source.kind is %q: use \"resnet\" for images", kind)
-	case m.Kind == "resnet" && signal:
+	case m.Kind == ModelResNet && signal:
 		add("model.kind", "resnet reads images, but data.source.kind is %q: use \"deepcnn1d\" for beats", kind)
 	}
-	if m.AdaptBatchNorm > 0 && kind != "wfdb" {
+	if m.AdaptBatchNorm > 0 && kind != SourceWFDB {
 		add("model.adaptBatchNorm", "adapts batch norm per record and needs WFDB records (data.source.kind is %q)", kind)
 	}
-	if c := m.DeepCNN1D; m.Kind == "deepcnn1d" && c != nil && c.RRExpert != nil {
+	if c := m.DeepCNN1D; m.Kind == ModelDeepCNN1D && c != nil && c.RRExpert != nil {
 		if sig := d.Signal; sig == nil || !(sig.RRFeatures || sig.RRRelative || sig.RRIrregularity || sig.RRAverage) {
 			add("model.deepcnn1d.rrExpert", "the RR expert needs RR features: set data.signal.rrFeatures, rrRelative or rrIrregularity")
 		}
@@ -192,7 +192,7 @@ func SplitNames() []string { return []string{"train", "val", "test"} }
 // split name, by the method By. A value left out counts as 0, no records,
 // no folder.
 type SplitSets struct {
-	By        string
+	By        SplitBy
 	Seed      int
 	Fractions map[string]float64  // by "fraction"
 	Records   map[string][]string // by "record"
@@ -214,16 +214,16 @@ func (sp Split) Sets() (SplitSets, []Problem) {
 	add := func(path, format string, args ...any) {
 		out = append(out, Problem{path, fmt.Sprintf(format, args...)})
 	}
-	s := SplitSets{By: string(sp.By), Seed: sp.Seed}
+	s := SplitSets{By: sp.By, Seed: sp.Seed}
 	if s.By == "" {
-		s.By = "fraction"
+		s.By = SplitByFraction
 	}
 	if sp.Seed < 0 {
 		add("data.split.seed", "%d is negative", sp.Seed)
 	}
 	vals := map[string]any{"train": sp.Train, "val": sp.Val, "test": sp.Test}
 	switch s.By {
-	case "fraction":
+	case SplitByFraction:
 		s.Fractions = map[string]float64{}
 		sum, ok := 0.0, true
 		for _, n := range SplitNames() {
@@ -245,7 +245,7 @@ func (sp Split) Sets() (SplitSets, []Problem) {
 		if f, set := s.Fractions["train"]; set && f == 0 {
 			add("data.split.train", "fraction 0 leaves the train split empty")
 		}
-	case "record":
+	case SplitByRecord:
 		s.Records = map[string][]string{}
 		seen := map[string]string{}
 		for _, n := range SplitNames() {
@@ -270,7 +270,7 @@ func (sp Split) Sets() (SplitSets, []Problem) {
 		if l, isList := stringList(vals["train"]); isList && len(l) == 0 {
 			add("data.split.train", "no records")
 		}
-	case "folder":
+	case SplitByFolder:
 		s.Folders = map[string]string{}
 		for _, n := range SplitNames() {
 			v := vals[n]
@@ -309,9 +309,9 @@ func (p Problem) Field() string {
 
 var conditionMetric = regexp.MustCompile(`^(train|val|test)_([a-z0-9]+)`)
 
-var kindWords = map[string]string{"wfdb": "a WFDB source", "csv": "a beat CSV", "images": "an image folder source"}
+var kindWords = map[SourceKind]string{SourceWFDB: "a WFDB source", SourceCSV: "a beat CSV", SourceImages: "an image folder source"}
 
-var splitsOf = map[string]string{"wfdb": `"fraction" or "record"`, "csv": `"fraction" or "folder"`, "images": `"fraction" or "folder"`}
+var splitsOf = map[SourceKind]string{SourceWFDB: `"fraction" or "record"`, SourceCSV: `"fraction" or "folder"`, SourceImages: `"fraction" or "folder"`}
 
 func number(v any) (float64, bool) {
 	switch t := v.(type) {

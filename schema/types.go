@@ -38,9 +38,9 @@ type SecretRef struct {
 
 // Images mirrors #Images.
 type Images struct {
-	Step       string `json:"step"`
-	GPU        string `json:"gpu,omitempty"`
-	PullPolicy string `json:"pullPolicy"`
+	Step       string     `json:"step"`
+	GPU        string     `json:"gpu,omitempty"`
+	PullPolicy PullPolicy `json:"pullPolicy"`
 }
 
 // Data mirrors #Data.
@@ -55,10 +55,10 @@ type Data struct {
 
 // Source mirrors #Source.
 type Source struct {
-	Kind    string   `json:"kind"`
-	Path    string   `json:"path"`
-	Records []string `json:"records,omitempty"`
-	Digest  string   `json:"digest,omitempty"`
+	Kind    SourceKind `json:"kind"`
+	Path    string     `json:"path"`
+	Records []string   `json:"records,omitempty"`
+	Digest  string     `json:"digest,omitempty"`
 }
 
 // ClaimScheme starts a data source in a persistent volume claim:
@@ -94,16 +94,16 @@ func (s Source) Claim() (claim, sub string, ok bool, err error) {
 type Signal struct {
 	Lead           string        `json:"lead"`
 	SampleRate     int           `json:"sampleRate"`
-	Recipe         string        `json:"recipe"`
+	Recipe         Recipe        `json:"recipe"`
 	Before         float64       `json:"before"`
 	After          float64       `json:"after"`
-	Normalize      string        `json:"normalize"`
+	Normalize      Normalize     `json:"normalize"`
 	RRFeatures     bool          `json:"rrFeatures"`
 	RRRelative     bool          `json:"rrRelative"`
 	RRIrregularity bool          `json:"rrIrregularity,omitempty"`
 	RRAverage      bool          `json:"rrAverage,omitempty"`
 	RecordTemplate bool          `json:"recordTemplate"`
-	Labels         string        `json:"labels"`
+	Labels         LabelScheme   `json:"labels"`
 	Augment        SignalAugment `json:"augment"`
 }
 
@@ -140,11 +140,11 @@ type Augment struct {
 // record lists (by "record") or folder names (by "folder"); see the Fraction,
 // Records and Folder accessors.
 type Split struct {
-	By    string `json:"by"`
-	Seed  int    `json:"seed"`
-	Train any    `json:"train,omitempty"`
-	Val   any    `json:"val,omitempty"`
-	Test  any    `json:"test,omitempty"`
+	By    SplitBy `json:"by"`
+	Seed  int     `json:"seed"`
+	Train any     `json:"train"`
+	Val   any     `json:"val"`
+	Test  any     `json:"test,omitempty"`
 }
 
 // Loader mirrors #Loader.
@@ -158,10 +158,10 @@ type Loader struct {
 
 // Model mirrors #Model.
 type Model struct {
-	Kind       string   `json:"kind"`
-	Dropout    float64  `json:"dropout"`
-	Pretrained string   `json:"pretrained,omitempty"`
-	Frozen     []string `json:"frozen"`
+	Kind       ModelKind `json:"kind"`
+	Dropout    float64   `json:"dropout"`
+	Pretrained string    `json:"pretrained,omitempty"`
+	Frozen     []string  `json:"frozen"`
 	// AdaptBatchNorm is 0 when unset.
 	AdaptBatchNorm float64       `json:"adaptBatchNorm,omitempty"`
 	DeepCNN1D      *DeepCNN1D    `json:"deepcnn1d,omitempty"`
@@ -171,14 +171,14 @@ type Model struct {
 
 // DeepCNN1D mirrors #DeepCNN1D.
 type DeepCNN1D struct {
-	Filters       []int     `json:"filters"`
-	Kernel        int       `json:"kernel"`
-	ConvsPerBlock int       `json:"convsPerBlock"`
-	Pool          int       `json:"pool"`
-	BatchNorm     bool      `json:"batchNorm"`
-	GlobalPool    string    `json:"globalPool"`
-	Hidden        int       `json:"hidden"`
-	RRExpert      *RRExpert `json:"rrExpert,omitempty"`
+	Filters       []int      `json:"filters"`
+	Kernel        int        `json:"kernel"`
+	ConvsPerBlock int        `json:"convsPerBlock"`
+	Pool          int        `json:"pool"`
+	BatchNorm     bool       `json:"batchNorm"`
+	GlobalPool    GlobalPool `json:"globalPool"`
+	Hidden        int        `json:"hidden"`
+	RRExpert      *RRExpert  `json:"rrExpert,omitempty"`
 }
 
 // RRExpert mirrors #RRExpert.
@@ -189,14 +189,14 @@ type RRExpert struct {
 
 // ResNet mirrors #ResNet.
 type ResNet struct {
-	Depth int    `json:"depth"`
-	Width int    `json:"width"`
-	Stem  string `json:"stem"`
+	Depth int  `json:"depth"`
+	Width int  `json:"width"`
+	Stem  Stem `json:"stem"`
 }
 
 // EfficientNet mirrors #EfficientNet.
 type EfficientNet struct {
-	Variant string `json:"variant"`
+	Variant EfficientNetVariant `json:"variant"`
 }
 
 // Training mirrors #Training.
@@ -215,39 +215,40 @@ type Training struct {
 
 // Optimizer mirrors #Optimizer.
 type Optimizer struct {
-	Kind        string  `json:"kind"`
-	LR          float64 `json:"lr"`
-	WeightDecay float64 `json:"weightDecay"`
-	Momentum    float64 `json:"momentum"`
+	Kind        OptimizerKind `json:"kind"`
+	LR          float64       `json:"lr"`
+	WeightDecay float64       `json:"weightDecay"`
+	Momentum    float64       `json:"momentum"`
 }
 
 // Schedule mirrors #Schedule.
 type Schedule struct {
-	Kind         string  `json:"kind"`
-	StepEpochs   int     `json:"stepEpochs"`
-	Gamma        float64 `json:"gamma"`
-	Patience     int     `json:"patience"`
-	MinLR        float64 `json:"minLR"`
-	WarmupEpochs int     `json:"warmupEpochs"`
+	Kind         ScheduleKind `json:"kind"`
+	StepEpochs   int          `json:"stepEpochs"`
+	Gamma        float64      `json:"gamma"`
+	Patience     int          `json:"patience"`
+	MinLR        float64      `json:"minLR"`
+	WarmupEpochs int          `json:"warmupEpochs"`
 }
 
-// Loss mirrors #Loss. ClassWeights is "none", "balanced" or a []any of numbers.
+// Loss mirrors #Loss. ClassWeights is a string (a ClassWeightMode) or a
+// []any of numbers.
 type Loss struct {
-	Kind           string  `json:"kind"`
-	ClassWeights   any     `json:"classWeights"`
-	LabelSmoothing float64 `json:"labelSmoothing"`
+	Kind           LossKind `json:"kind"`
+	ClassWeights   any      `json:"classWeights"`
+	LabelSmoothing float64  `json:"labelSmoothing"`
 }
 
 // EarlyStopping mirrors #EarlyStopping.
 type EarlyStopping struct {
-	Metric   string  `json:"metric"`
+	Metric   Metric  `json:"metric"`
 	Patience int     `json:"patience"`
 	MinDelta float64 `json:"minDelta"`
 }
 
 // Evaluation mirrors #Evaluation.
 type Evaluation struct {
-	Metrics   []string `json:"metrics"`
+	Metrics   []Metric `json:"metrics"`
 	Threshold *float64 `json:"threshold,omitempty"`
 	Split     string   `json:"split"`
 }
@@ -288,10 +289,10 @@ type Resources struct {
 
 // Toleration mirrors #Toleration.
 type Toleration struct {
-	Key      string `json:"key,omitempty"`
-	Operator string `json:"operator"`
-	Value    string `json:"value,omitempty"`
-	Effect   string `json:"effect,omitempty"`
+	Key      string             `json:"key,omitempty"`
+	Operator TolerationOperator `json:"operator"`
+	Value    string             `json:"value,omitempty"`
+	Effect   TaintEffect        `json:"effect,omitempty"`
 }
 
 // Defaults of #Workflow that `parac platform` creates objects for, so the
@@ -308,24 +309,24 @@ const (
 
 // Workflow mirrors #Workflow.
 type Workflow struct {
-	Namespace                    string `json:"namespace,omitempty"`
-	ServiceAccount               string `json:"serviceAccount"`
-	AutomountServiceAccountToken bool   `json:"automountServiceAccountToken"`
-	ExecutorServiceAccount       string `json:"executorServiceAccount"`
-	Retries                      int    `json:"retries"`
-	RetryPolicy                  string `json:"retryPolicy"`
-	Backoff                      string `json:"backoff"`
-	ActiveDeadline               string `json:"activeDeadline"`
-	StepDeadline                 string `json:"stepDeadline"`
-	TTLAfterFinished             string `json:"ttlAfterFinished"`
-	PodGC                        string `json:"podGC"`
-	CheckpointClaim              string `json:"checkpointClaim"`
-	MaxTrialsPerWorkflow         int    `json:"maxTrialsPerWorkflow"`
+	Namespace                    string      `json:"namespace,omitempty"`
+	ServiceAccount               string      `json:"serviceAccount"`
+	AutomountServiceAccountToken bool        `json:"automountServiceAccountToken"`
+	ExecutorServiceAccount       string      `json:"executorServiceAccount"`
+	Retries                      int         `json:"retries"`
+	RetryPolicy                  RetryPolicy `json:"retryPolicy"`
+	Backoff                      string      `json:"backoff"`
+	ActiveDeadline               string      `json:"activeDeadline"`
+	StepDeadline                 string      `json:"stepDeadline"`
+	TTLAfterFinished             string      `json:"ttlAfterFinished"`
+	PodGC                        PodGC       `json:"podGC"`
+	CheckpointClaim              string      `json:"checkpointClaim"`
+	MaxTrialsPerWorkflow         int         `json:"maxTrialsPerWorkflow"`
 }
 
 // Sweep mirrors #Sweep.
 type Sweep struct {
-	Mode        string           `json:"mode"`
+	Mode        SweepMode        `json:"mode"`
 	Parallelism int              `json:"parallelism"`
 	Seed        int64            `json:"seed"`
 	Parameters  []Parameter      `json:"parameters,omitempty"`
@@ -345,7 +346,7 @@ type Range struct {
 	Min     float64 `json:"min"`
 	Max     float64 `json:"max"`
 	Count   int     `json:"count,omitempty"`
-	Scale   string  `json:"scale"`
+	Scale   Scale   `json:"scale"`
 	Integer bool    `json:"integer"`
 }
 

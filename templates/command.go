@@ -286,11 +286,11 @@ const (
 // RetryPolicy returns the retry policy of the workflow's steps.
 func RetryPolicy(w schema.Workflow) (Retry, error) {
 	if w.Retries == 0 {
-		return Retry{Policy: w.RetryPolicy}, nil
+		return Retry{Policy: string(w.RetryPolicy)}, nil
 	}
 	d, err := time.ParseDuration(w.Backoff)
 	if err != nil {
 		return Retry{}, fmt.Errorf("workflow.backoff: %w", err)
 	}
-	return Retry{Limit: w.Retries, Policy: w.RetryPolicy, Backoff: d, Factor: BackoffFactor, MaxDuration: BackoffMaxDuration}, nil
+	return Retry{Limit: w.Retries, Policy: string(w.RetryPolicy), Backoff: d, Factor: BackoffFactor, MaxDuration: BackoffMaxDuration}, nil
 }

@@ -138,7 +138,7 @@ func bench(c config, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s holds %d experiments, want 1", c.specPath, len(specs))
 	}
 	exp := specs[0].Experiment
-	if exp.Model.Kind != "deepcnn1d" || exp.Data.Signal == nil {
+	if exp.Model.Kind != schema.ModelDeepCNN1D || exp.Data.Signal == nil {
 		return fmt.Errorf("%s: want a deepcnn1d model on a signal data set, got %q", c.specPath, exp.Model.Kind)
 	}
 	figs := map[string]float64{}
@@ -180,7 +180,7 @@ func bench(c config, stdout, stderr io.Writer) error {
 	ch := opt.Channels() // with data.signal.recordTemplate, Beat.Signal holds two channels
 	s.spec = model.Spec{Model: exp.Model, Classes: len(ds.Classes), Input: []int{ch, len(ds.Beats[0].Signal) / ch}, Features: s.features}
 	train := ds
-	if recs := strs(exp.Data.Split.Train); exp.Data.Split.By == "record" && len(recs) > 0 {
+	if recs := strs(exp.Data.Split.Train); exp.Data.Split.By == schema.SplitByRecord && len(recs) > 0 {
 		train = ds.Subset(recs)
 	}
 	if s.weights, err = dataset.ClassWeights(train.Counts(), exp.Training.Loss.ClassWeights); err != nil {
@@ -189,7 +189,7 @@ func bench(c config, stdout, stderr io.Writer) error {
 	if s.weights == nil {
 		s.weights = slices.Repeat([]float32{1}, s.spec.Classes)
 	}
-	if exp.Training.Optimizer.Kind != "adam" {
+	if exp.Training.Optimizer.Kind != schema.OptimizerAdam {
 		return fmt.Errorf("optimizer %q: the bench compares Adam", exp.Training.Optimizer.Kind)
 	}
 

@@ -32,11 +32,11 @@ func points(sw *schema.Sweep, resolved map[string]any) ([][]step.Override, error
 		return [][]step.Override{nil}, nil
 	}
 	switch sw.Mode {
-	case "grid":
+	case schema.SweepGrid:
 		return grid(sw.Parameters)
-	case "random":
+	case schema.SweepRandom:
 		return random(sw), nil
-	case "list":
+	case schema.SweepList:
 		return list(sw.Points, resolved), nil
 	}
 	return nil, fmt.Errorf("expanding sweep: unknown mode %q", sw.Mode)
@@ -54,7 +54,7 @@ func values(p schema.Parameter) []any {
 	for i := 0; i < r.Count; i++ {
 		f := float64(i) / float64(r.Count-1)
 		var v float64
-		if r.Scale == "log" {
+		if r.Scale == schema.ScaleLog {
 			v = math.Exp(math.Log(r.Min) + f*(math.Log(r.Max)-math.Log(r.Min)))
 		} else {
 			v = r.Min + f*(r.Max-r.Min)
@@ -125,7 +125,7 @@ func random(sw *schema.Sweep) [][]step.Override {
 			switch {
 			case p.Range == nil:
 				v = p.Values[rng.IntN(len(p.Values))]
-			case p.Range.Scale == "log":
+			case p.Range.Scale == schema.ScaleLog:
 				lo, hi := math.Log(p.Range.Min), math.Log(p.Range.Max)
 				v = tidy(math.Exp(lo+rng.Float64()*(hi-lo)), p.Range.Integer)
 			default:

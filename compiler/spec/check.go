@@ -523,7 +523,7 @@ func (c *checker) checkSweep(s *Spec) error {
 		return true
 	}
 	switch sw.Mode {
-	case "grid", "random":
+	case schema.SweepGrid, schema.SweepRandom:
 		firstAt := map[string]int{}
 		total := 1
 		for i := range sw.Parameters {
@@ -551,13 +551,13 @@ func (c *checker) checkSweep(s *Spec) error {
 				switch {
 				case r.Min > r.Max:
 					add(where+".range", "min %v is greater than max %v", r.Min, r.Max)
-				case r.Scale == "log" && r.Min <= 0:
+				case r.Scale == schema.ScaleLog && r.Min <= 0:
 					add(where+".range.min", "a log range needs min > 0, got %v", r.Min)
-				case sw.Mode == "grid" && r.Count == 0:
+				case sw.Mode == schema.SweepGrid && r.Count == 0:
 					add(where+".range", "a grid range needs count (the number of points)")
-				case sw.Mode == "random" && !r.Integer && c.isInt(p.Path) && r.Min != r.Max:
+				case sw.Mode == schema.SweepRandom && !r.Integer && c.isInt(p.Path) && r.Min != r.Max:
 					add(where+".range", "%s is an integer field: a random range draws fractions, set integer: true", p.Path)
-				case sw.Mode == "grid":
+				case sw.Mode == schema.SweepGrid:
 					// A spread of the points (every point of a range up to
 					// maxFieldChecks) against the field's own constraint
 					// (cheap), a smaller spread, the ends included, as
@@ -580,7 +580,7 @@ func (c *checker) checkSweep(s *Spec) error {
 					}
 				}
 			}
-			if sw.Mode == "grid" {
+			if sw.Mode == schema.SweepGrid {
 				if n := len(plan.Values(*p)); n > 0 {
 					total *= n
 				}
@@ -590,7 +590,7 @@ func (c *checker) checkSweep(s *Spec) error {
 				}
 			}
 		}
-	case "list":
+	case schema.SweepList:
 		for i, pt := range sw.Points {
 			ok := true
 			for _, path := range sortedKeys(pt) {
@@ -741,7 +741,7 @@ const maxRuleTrials = 5000
 func (c *checker) checkTrials(s *Spec) error {
 	sw := s.Experiment.Sweep
 	pts, err := plan.Points(sw, s.Resolved)
-	if err != nil || len(pts) <= 1 && sw.Mode != "list" {
+	if err != nil || len(pts) <= 1 && sw.Mode != schema.SweepList {
 		return err
 	}
 	var errs cueerrors.Error
@@ -754,7 +754,7 @@ func (c *checker) checkTrials(s *Spec) error {
 		errs = cueerrors.Append(errs, cueerrors.Newf(c.at(where), "%s: %s", c.name(where), redact(msg)))
 	}
 	// CUE: combinations within a section (list points were checked whole).
-	if sw.Mode != "list" {
+	if sw.Mode != schema.SweepList {
 		sections := map[string][]int{}
 		for i, o := range pts[0] {
 			root, _, _ := strings.Cut(o.Path, ".")
@@ -835,7 +835,7 @@ func (c *checker) checkTrials(s *Spec) error {
 				continue // the experiment's own, reported by checkRules
 			}
 			msg := p.Path + ": " + p.Msg
-			if sw.Mode == "list" {
+			if sw.Mode == schema.SweepList {
 				report(c.blame(fmt.Sprintf("sweep.points[%d]", n), pt, msg, true), withOthers(pt, msg))
 				continue
 			}

@@ -9,24 +9,10 @@ import (
 	"parak8s.dev/parak8s/schema"
 )
 
-// Source kinds (data.source.kind).
-const (
-	SourceWFDB   = "wfdb"
-	SourceCSV    = "csv"
-	SourceImages = "images"
-)
-
-// Split methods (data.split.by).
-const (
-	ByFraction = "fraction"
-	ByRecord   = "record"
-	ByFolder   = "folder"
-)
-
 // splitSpec is data.split decoded: one of fractions, record lists or
 // folders, per split name.
 type splitSpec struct {
-	by        string
+	by        schema.SplitBy
 	seed      int
 	fractions map[string]float64
 	records   map[string][]string
@@ -40,15 +26,15 @@ func (s splitSpec) names() []string {
 	var out []string
 	for _, n := range SplitNames() {
 		switch s.by {
-		case ByFraction:
+		case schema.SplitByFraction:
 			if s.fractions[n] > 0 {
 				out = append(out, n)
 			}
-		case ByRecord:
+		case schema.SplitByRecord:
 			if len(s.records[n]) > 0 {
 				out = append(out, n)
 			}
-		case ByFolder:
+		case schema.SplitByFolder:
 			if s.folders[n] != "" {
 				out = append(out, n)
 			}
@@ -84,12 +70,6 @@ func number(v any) (float64, bool) {
 	return 0, false
 }
 
-// Label schemes of data.signal.labels.
-const (
-	LabelsAAMI    = "aami"
-	LabelsSymbols = "symbols"
-)
-
 // ECGOptions maps data.signal to runtime/data/ecg options.
 func ECGOptions(sig *schema.Signal) (ecg.Options, error) {
 	if sig == nil {
@@ -105,20 +85,20 @@ func ECGOptions(sig *schema.Signal) (ecg.Options, error) {
 	}
 	o.Rate = float64(sig.SampleRate)
 	switch sig.Recipe {
-	case "window":
+	case schema.RecipeWindow:
 		o.Method = ecg.MethodWindow
-	case "kachuee":
+	case schema.RecipeKachuee:
 		o.Method = ecg.MethodKachuee
 	default:
 		return o, fmt.Errorf("data.signal.recipe: %q: want \"window\" or \"kachuee\"", sig.Recipe)
 	}
 	o.Before, o.After = sig.Before, sig.After
 	switch sig.Normalize {
-	case "zscore":
+	case schema.NormalizeZScore:
 		o.Normalize = ecg.NormZScore
-	case "minmax":
+	case schema.NormalizeMinMax:
 		o.Normalize = ecg.NormMinMax
-	case "none":
+	case schema.NormalizeNone:
 		o.Normalize = ecg.NormNone
 	default:
 		return o, fmt.Errorf("data.signal.normalize: %q: want \"zscore\", \"minmax\" or \"none\"", sig.Normalize)
@@ -131,8 +111,8 @@ func ECGOptions(sig *schema.Signal) (ecg.Options, error) {
 	if o.Template && sig.Augment.Enabled {
 		return o, fmt.Errorf("data.signal.augment.enabled: augmentation cannot be combined with data.signal.recordTemplate")
 	}
-	if sig.Labels != LabelsAAMI && sig.Labels != LabelsSymbols {
-		return o, fmt.Errorf("data.signal.labels: %q: want %q or %q", sig.Labels, LabelsAAMI, LabelsSymbols)
+	if sig.Labels != schema.LabelsAAMI && sig.Labels != schema.LabelsSymbols {
+		return o, fmt.Errorf("data.signal.labels: %q: want %q or %q", sig.Labels, schema.LabelsAAMI, schema.LabelsSymbols)
 	}
 	if err := o.Validate(); err != nil {
 		return o, fmt.Errorf("data.signal: %w", err)

@@ -28,18 +28,18 @@ import (
 
 // wfdbData is a resolved WFDB data config (the schema's defaults) splitting
 // train and val by record.
-func wfdbData(path, recipe string, rr bool, train, val []any) schema.Data {
+func wfdbData(path string, recipe schema.Recipe, rr bool, train, val []any) schema.Data {
 	return schema.Data{
-		Source: schema.Source{Kind: SourceWFDB, Path: path},
-		Signal: &schema.Signal{Lead: "MLII", SampleRate: 125, Recipe: recipe, Before: 0.5, After: 0.8, Normalize: "zscore", RRFeatures: rr, Labels: LabelsAAMI},
-		Split:  schema.Split{By: ByRecord, Seed: 1, Train: train, Val: val, Test: []any{}},
+		Source: schema.Source{Kind: schema.SourceWFDB, Path: path},
+		Signal: &schema.Signal{Lead: "MLII", SampleRate: 125, Recipe: recipe, Before: 0.5, After: 0.8, Normalize: "zscore", RRFeatures: rr, Labels: schema.LabelsAAMI},
+		Split:  schema.Split{By: schema.SplitByRecord, Seed: 1, Train: train, Val: val, Test: []any{}},
 	}
 }
 
 // imageData is a resolved image data config (the schema's defaults, 28 px).
 func imageData(path string, split schema.Split) schema.Data {
 	return schema.Data{
-		Source: schema.Source{Kind: SourceImages, Path: path},
+		Source: schema.Source{Kind: schema.SourceImages, Path: path},
 		Image: &schema.Image{Size: 28, Channels: 1, Mean: []float64{0.5}, Std: []float64{0.25}, Augment: schema.Augment{
 			Enabled: true, Rotate: 10, Shift: 0.1, Crop: 0.9, Brightness: 0.1, Contrast: 0.1,
 		}},
@@ -164,7 +164,7 @@ func TestPrepareWFDBByRecord(t *testing.T) {
 	t.Logf("prepared 3 records in %v", time.Since(start))
 
 	// 0.5 s before and 0.8 s after at 125 Hz: round(62.5) + 100 samples.
-	if m.Kind != KindSignal || !slices.Equal(m.Input, []int{1, 163}) || m.Features != 5 || m.DataKey != "key" || m.SourceKind != SourceWFDB {
+	if m.Kind != KindSignal || !slices.Equal(m.Input, []int{1, 163}) || m.Features != 5 || m.DataKey != "key" || m.SourceKind != schema.SourceWFDB {
 		t.Fatalf("manifest %+v", m)
 	}
 	if !slices.Equal(m.Classes, []string{"N", "S", "V", "F", "Q"}) {
@@ -266,7 +266,7 @@ func TestPrepareWFDBByRecord(t *testing.T) {
 func TestPrepareDS1(t *testing.T) {
 	mitdb := testenv.MITDB(t)
 	data := wfdbData(mitdb, "kachuee", true, nil, nil)
-	data.Split = schema.Split{By: ByFraction, Seed: 1, Train: 0.8, Val: 0.2, Test: 0.0}
+	data.Split = schema.Split{By: schema.SplitByFraction, Seed: 1, Train: 0.8, Val: 0.2, Test: 0.0}
 	start := time.Now()
 	dir, m := prepareT(t, data)
 	t.Logf("prepared DS1 in %v", time.Since(start))
@@ -305,7 +305,7 @@ func TestPrepareWFDBByFraction(t *testing.T) {
 	recs := []string{"101", "106", "108", "109", "112"}
 	data := wfdbData(mitdb, "kachuee", false, nil, nil)
 	data.Source.Records = recs
-	data.Split = schema.Split{By: ByFraction, Seed: 7, Train: 0.6, Val: 0.4, Test: 0.0}
+	data.Split = schema.Split{By: schema.SplitByFraction, Seed: 7, Train: 0.6, Val: 0.4, Test: 0.0}
 	dir, m := prepareT(t, data)
 	parts, err := ecg.SplitByRecord(recs, 7, []float64{0.6, 0.4, 0})
 	if err != nil {
@@ -356,7 +356,7 @@ func TestPrepareWFDBByFraction(t *testing.T) {
 func TestPrepareSymbols(t *testing.T) {
 	mitdb := testenv.MITDB(t)
 	data := wfdbData(mitdb, "kachuee", false, []any{"101"}, []any{"106"})
-	data.Signal.Labels = LabelsSymbols
+	data.Signal.Labels = schema.LabelsSymbols
 	_, m := prepareT(t, data)
 	// 101: N 1860, A 3, Q 2; 106: N 1507, V 520.
 	if !slices.Equal(m.Classes, []string{"A", "N", "Q", "V"}) || !slices.Equal(m.Splits["train"].Counts, []int{3, 1860, 2, 0}) || !slices.Equal(m.Splits["val"].Counts, []int{0, 1507, 0, 520}) {
@@ -385,7 +385,7 @@ func TestOpenRawMatchesPrepared(t *testing.T) {
 		t.Fatal(err)
 	}
 	rm := raw.Manifest()
-	if rm.SourceKind != SourceWFDB || !slices.Equal(rm.Input, m.Input) || rm.Features != m.Features || rm.Splits["test"].N != m.Splits["val"].N || !slices.Equal(rm.Splits["test"].Records, []string{"106", "119"}) {
+	if rm.SourceKind != schema.SourceWFDB || !slices.Equal(rm.Input, m.Input) || rm.Features != m.Features || rm.Splits["test"].N != m.Splits["val"].N || !slices.Equal(rm.Splits["test"].Records, []string{"106", "119"}) {
 		t.Fatalf("raw manifest %+v", rm)
 	}
 	if rm.Digest == "" {
@@ -418,7 +418,7 @@ func TestOpenRawMatchesPrepared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cm := craw.Manifest(); cm.SourceKind != SourceCSV || !slices.Equal(cm.Input, []int{1, 187}) || cm.Features != 0 {
+	if cm := craw.Manifest(); cm.SourceKind != schema.SourceCSV || !slices.Equal(cm.Input, []int{1, 187}) || cm.Features != 0 {
 		t.Fatalf("csv manifest %+v", cm)
 	}
 	cs, err := craw.Split("val", DefaultSplitOptions())
@@ -454,8 +454,8 @@ func TestPrepareCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := wfdbData(csv, "kachuee", false, nil, nil)
-	data.Source.Kind = SourceCSV
-	data.Split = schema.Split{By: ByFraction, Seed: 3, Train: 0.7, Val: 0.2, Test: 0.1}
+	data.Source.Kind = schema.SourceCSV
+	data.Split = schema.Split{By: schema.SplitByFraction, Seed: 3, Train: 0.7, Val: 0.2, Test: 0.1}
 	dir, m := prepareT(t, data)
 	// 208: N 1586, S 2, V 992, F 373, Q 2, each class split 0.7/0.2/0.1 by
 	// largest remainder, ties to the earlier split (V: 694.4, 198.4, 99.2).
@@ -469,7 +469,7 @@ func TestPrepareCSV(t *testing.T) {
 			t.Errorf("split %s counts %v, want %v", n, got, w)
 		}
 	}
-	if m.SourceKind != SourceCSV || !slices.Equal(m.Input, []int{1, 187}) || m.Features != 0 {
+	if m.SourceKind != schema.SourceCSV || !slices.Equal(m.Input, []int{1, 187}) || m.Features != 0 {
 		t.Errorf("manifest %+v", m)
 	}
 	// Every line is in exactly one split.
@@ -510,7 +510,7 @@ func TestPrepareImagesFolder(t *testing.T) {
 		"train": {"NORMAL": 12, "PNEUMONIA": 18},
 		"val":   {"NORMAL": 4, "PNEUMONIA": 6},
 	}, false)
-	data := imageData(src, schema.Split{By: ByFolder, Seed: 1, Train: "train", Val: "val"})
+	data := imageData(src, schema.Split{By: schema.SplitByFolder, Seed: 1, Train: "train", Val: "val"})
 	dir, m := prepareT(t, data)
 	if m.Kind != KindImage || !slices.Equal(m.Classes, []string{"NORMAL", "PNEUMONIA"}) || !slices.Equal(m.Input, []int{1, 28, 28}) {
 		t.Fatalf("manifest %+v", m)
@@ -636,7 +636,7 @@ func mustFirst(t *testing.T, dir string) string {
 func TestPrepareImagesFraction(t *testing.T) {
 	root := testenv.Pneumonia(t)
 	src := smallImages(t, root, map[string]map[string]int{"train": {"NORMAL": 10, "PNEUMONIA": 20}}, true)
-	split := schema.Split{By: ByFraction, Seed: 11, Train: 0.6, Val: 0.2, Test: 0.2}
+	split := schema.Split{By: schema.SplitByFraction, Seed: 11, Train: 0.6, Val: 0.2, Test: 0.2}
 	dir, m := prepareT(t, imageData(src, split))
 	want := map[string][]int{"train": {6, 12}, "val": {2, 4}, "test": {2, 4}}
 	for n, w := range want {
@@ -743,7 +743,7 @@ func TestPrepareErrors(t *testing.T) {
 	imgs := smallImages(t, pneu, map[string]map[string]int{"train": {"NORMAL": 2, "PNEUMONIA": 2}, "val": {"NORMAL": 1}}, false)
 	base := func() schema.Data { return wfdbData(mitdb, "window", true, []any{"101"}, []any{"106"}) }
 	img := func() schema.Data {
-		return imageData(imgs, schema.Split{By: ByFolder, Train: "train", Val: "val"})
+		return imageData(imgs, schema.Split{By: schema.SplitByFolder, Train: "train", Val: "val"})
 	}
 	csv := filepath.Join(t.TempDir(), "b.csv")
 	os.WriteFile(csv, []byte("0.1,0.2,1\n0.3,0.4,0\n"), 0o644)
@@ -754,10 +754,10 @@ func TestPrepareErrors(t *testing.T) {
 	beatCSV := func(set func(*schema.Signal)) func() schema.Data {
 		return func() schema.Data {
 			d := base()
-			d.Source = schema.Source{Kind: SourceCSV, Path: csv}
+			d.Source = schema.Source{Kind: schema.SourceCSV, Path: csv}
 			d.Signal.RRFeatures = false
 			set(d.Signal)
-			d.Split = schema.Split{By: ByFraction, Train: 1.0}
+			d.Split = schema.Split{By: schema.SplitByFraction, Train: 1.0}
 			return d
 		}
 	}
@@ -770,11 +770,15 @@ func TestPrepareErrors(t *testing.T) {
 		{"unknown record", func() schema.Data { d := base(); d.Split.Val = []any{"999"}; return d }, "", []string{`record "999"`, filepath.Join(mitdb, "999.hea")}},
 		{"record not in source.records", func() schema.Data { d := base(); d.Source.Records = []string{"101"}; return d }, "", []string{`data.split.val: record "106" is not in data.source.records`}},
 		{"record twice", func() schema.Data { d := base(); d.Split.Val = []any{"101"}; return d }, "", []string{`data.split.val: record "101" is already in data.split.train`}},
-		{"wfdb by folder", func() schema.Data { d := base(); d.Split = schema.Split{By: ByFolder, Train: "t"}; return d }, "", []string{`data.split.by: "folder"`}},
+		{"wfdb by folder", func() schema.Data {
+			d := base()
+			d.Split = schema.Split{By: schema.SplitByFolder, Train: "t"}
+			return d
+		}, "", []string{`data.split.by: "folder"`}},
 		{"fraction too few records", func() schema.Data {
 			d := base()
 			d.Source.Records = []string{"101"}
-			d.Split = schema.Split{By: ByFraction, Train: 0.8, Val: 0.2}
+			d.Split = schema.Split{By: schema.SplitByFraction, Train: 0.8, Val: 0.2}
 			return d
 		}, "", []string{"data.split.val: fraction 0.2 of 1 records gives no record"}},
 		{"wfdb path missing", func() schema.Data { d := base(); d.Source.Path = "/nonexistent/mitdb"; return d }, "", []string{"/nonexistent/mitdb"}},
@@ -790,7 +794,7 @@ func TestPrepareErrors(t *testing.T) {
 		{"csv template", beatCSV(func(s *schema.Signal) { s.RecordTemplate = true }), "", []string{"data.signal.recordTemplate: a beat CSV holds no records"}},
 		{"csv relative rr", beatCSV(func(s *schema.Signal) { s.RRRelative = true }), "", []string{"data.signal.rrRelative: a beat CSV"}},
 		{"csv rr irregularity", beatCSV(func(s *schema.Signal) { s.RRIrregularity = true }), "", []string{"data.signal.rrIrregularity: a beat CSV"}},
-		{"csv symbols", beatCSV(func(s *schema.Signal) { s.Labels = LabelsSymbols }), "", []string{`data.signal.labels: "symbols"`}},
+		{"csv symbols", beatCSV(func(s *schema.Signal) { s.Labels = schema.LabelsSymbols }), "", []string{`data.signal.labels: "symbols"`}},
 		{"csv by record", func() schema.Data {
 			d := beatCSV(func(*schema.Signal) {})()
 			d.Split = base().Split
@@ -798,8 +802,16 @@ func TestPrepareErrors(t *testing.T) {
 		}, "", []string{`data.split.by: "record": a beat CSV`}},
 		{"missing split folder", func() schema.Data { d := img(); d.Split.Val = "validation"; return d }, "", []string{`data.split.val: folder "validation"`}},
 		{"missing class folder", func() schema.Data { return img() }, "", []string{"data.split.val", filepath.Join(imgs, "val", "PNEUMONIA")}},
-		{"images by record", func() schema.Data { d := img(); d.Split = schema.Split{By: ByRecord, Train: []any{"a"}}; return d }, "", []string{"image folders have no records"}},
-		{"images fraction on split folders", func() schema.Data { d := img(); d.Split = schema.Split{By: ByFraction, Train: 1.0}; return d }, "", []string{`data.split.by "fraction" reads PATH/CLASS`}},
+		{"images by record", func() schema.Data {
+			d := img()
+			d.Split = schema.Split{By: schema.SplitByRecord, Train: []any{"a"}}
+			return d
+		}, "", []string{"image folders have no records"}},
+		{"images fraction on split folders", func() schema.Data {
+			d := img()
+			d.Split = schema.Split{By: schema.SplitByFraction, Train: 1.0}
+			return d
+		}, "", []string{`data.split.by "fraction" reads PATH/CLASS`}},
 		{"no image config", func() schema.Data { d := img(); d.Image = nil; return d }, "", []string{"data.image: missing"}},
 		{"image mean", func() schema.Data { d := img(); d.Image.Mean = []float64{0.1, 0.2}; return d }, "", []string{"data.image.mean: 2 values for 1 channels"}},
 	} {
@@ -861,7 +873,7 @@ func TestOpenErrors(t *testing.T) {
 		t.Errorf("empty folder: %v", err)
 	}
 
-	imgData := imageData(pneu, schema.Split{By: ByFolder, Train: "train", Val: "val"})
+	imgData := imageData(pneu, schema.Split{By: schema.SplitByFolder, Train: "train", Val: "val"})
 	for _, c := range []struct {
 		name        string
 		data        schema.Data

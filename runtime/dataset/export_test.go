@@ -65,9 +65,9 @@ func TestExportCSV(t *testing.T) {
 
 	// Prepared by folder: one split per file, the counts of the export.
 	data := schema.Data{
-		Source: schema.Source{Kind: SourceCSV, Path: out},
-		Signal: &schema.Signal{Lead: "MLII", SampleRate: 125, Recipe: "window", Before: 0.5, After: 0.8, Normalize: "zscore", Labels: LabelsAAMI},
-		Split:  schema.Split{By: ByFolder, Train: "train", Val: "val"},
+		Source: schema.Source{Kind: schema.SourceCSV, Path: out},
+		Signal: &schema.Signal{Lead: "MLII", SampleRate: 125, Recipe: "window", Before: 0.5, After: 0.8, Normalize: "zscore", Labels: schema.LabelsAAMI},
+		Split:  schema.Split{By: schema.SplitByFolder, Train: "train", Val: "val"},
 	}
 	_, m := prepareT(t, data)
 	for _, p := range parts {

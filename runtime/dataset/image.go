@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"parak8s.dev/parak8s/runtime/data/images"
+	"parak8s.dev/parak8s/schema"
 )
 
 // imageSource is what an image source yields: the samples of each split and
@@ -23,7 +24,7 @@ type imageSource struct {
 func loadImages(path string, classes []string, sp splitSpec) (*imageSource, error) {
 	src := &imageSource{splits: map[string][]images.Sample{}, root: path}
 	switch sp.by {
-	case ByFolder:
+	case schema.SplitByFolder:
 		for _, n := range sp.names() {
 			folder := filepath.Join(path, sp.folders[n])
 			st, err := os.Stat(folder)
@@ -40,10 +41,10 @@ func loadImages(path string, classes []string, sp splitSpec) (*imageSource, erro
 			classes = cls // the train folder's classes fix the others'
 			src.splits[n] = samples
 		}
-	case ByFraction:
+	case schema.SplitByFraction:
 		cls, samples, err := images.Scan(path, classes)
 		if err != nil {
-			return nil, fmt.Errorf("data.split.by %q reads PATH/CLASS/*.png|jpg (for split folders use %q): %w", ByFraction, ByFolder, err)
+			return nil, fmt.Errorf("data.split.by %q reads PATH/CLASS/*.png|jpg (for split folders use %q): %w", schema.SplitByFraction, schema.SplitByFolder, err)
 		}
 		classes = cls
 		names := sp.names()
@@ -66,7 +67,7 @@ func loadImages(path string, classes []string, sp splitSpec) (*imageSource, erro
 			src.splits[n] = append(src.splits[n], s)
 		}
 	default:
-		return nil, fmt.Errorf("data.split.by: %q: image folders have no records; use %q or %q", sp.by, ByFolder, ByFraction)
+		return nil, fmt.Errorf("data.split.by: %q: image folders have no records; use %q or %q", sp.by, schema.SplitByFolder, schema.SplitByFraction)
 	}
 	src.classes = classes
 	for _, n := range SplitNames() {

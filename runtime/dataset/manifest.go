@@ -44,7 +44,7 @@ type Manifest struct {
 	// Kind is KindSignal or KindImage.
 	Kind string `json:"kind"`
 	// SourceKind is the layout read: "wfdb", "csv" or "images".
-	SourceKind string `json:"sourceKind"`
+	SourceKind schema.SourceKind `json:"sourceKind"`
 	// Source is the source path or reference as given.
 	Source string `json:"source"`
 	// Digest is runtime/data/digest's digest over exactly the source files

@@ -70,16 +70,16 @@ func prepare(ctx context.Context, data schema.Data, dir string, opts Options) (_
 		return nil, err
 	}
 	switch data.Source.Kind {
-	case SourceWFDB, SourceCSV:
+	case schema.SourceWFDB, schema.SourceCSV:
 		if _, err := ECGOptions(data.Signal); err != nil {
 			return nil, err
 		}
-	case SourceImages:
+	case schema.SourceImages:
 		if _, err := imageOptions(data.Image, data.Classes); err != nil {
 			return nil, err
 		}
 	default:
-		return nil, fmt.Errorf("data.source.kind: %q: want %q, %q or %q", data.Source.Kind, SourceWFDB, SourceCSV, SourceImages)
+		return nil, fmt.Errorf("data.source.kind: %q: want %q, %q or %q", data.Source.Kind, schema.SourceWFDB, schema.SourceCSV, schema.SourceImages)
 	}
 
 	st, err := Inspect(dir)
@@ -128,16 +128,16 @@ func prepare(ctx context.Context, data schema.Data, dir string, opts Options) (_
 		write func() error
 	)
 	switch data.Source.Kind {
-	case SourceWFDB, SourceCSV:
+	case schema.SourceWFDB, schema.SourceCSV:
 		var src *signalSource
-		if data.Source.Kind == SourceWFDB {
+		if data.Source.Kind == schema.SourceWFDB {
 			parts, perr := wfdbParts(local, data.Source, sp)
 			if perr != nil {
 				return nil, perr
 			}
 			log.Info("reading WFDB records", "path", local, "records", recordCount(parts))
 			src, err = loadWFDB(ctx, local, parts, data.Signal, data.Classes)
-		} else if sp.by == ByFolder {
+		} else if sp.by == schema.SplitByFolder {
 			log.Info("reading beat CSVs", "path", local)
 			src, err = loadCSVFolder(local, data.Signal, data.Classes, sp)
 		} else {
@@ -167,7 +167,7 @@ func prepare(ctx context.Context, data schema.Data, dir string, opts Options) (_
 			}
 			return nil
 		}
-	case SourceImages:
+	case schema.SourceImages:
 		src, ierr := loadImages(local, data.Classes, sp)
 		if ierr != nil {
 			return nil, ierr
@@ -229,7 +229,7 @@ func recordCount(parts map[string][]string) int {
 func wfdbParts(dir string, src schema.Source, sp splitSpec) (map[string][]string, error) {
 	parts := map[string][]string{}
 	switch sp.by {
-	case ByRecord:
+	case schema.SplitByRecord:
 		for _, n := range sp.names() {
 			for _, r := range sp.records[n] {
 				if len(src.Records) > 0 && !slices.Contains(src.Records, r) {
@@ -238,7 +238,7 @@ func wfdbParts(dir string, src schema.Source, sp splitSpec) (map[string][]string
 			}
 			parts[n] = slices.Clone(sp.records[n])
 		}
-	case ByFraction:
+	case schema.SplitByFraction:
 		available := src.Records
 		if len(available) == 0 {
 			var err error
@@ -264,7 +264,7 @@ func wfdbParts(dir string, src schema.Source, sp splitSpec) (map[string][]string
 			}
 		}
 	default:
-		return nil, fmt.Errorf("data.split.by: %q: WFDB records split by %q or %q", sp.by, ByRecord, ByFraction)
+		return nil, fmt.Errorf("data.split.by: %q: WFDB records split by %q or %q", sp.by, schema.SplitByRecord, schema.SplitByFraction)
 	}
 	return parts, nil
 }

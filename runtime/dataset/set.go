@@ -151,22 +151,22 @@ func (s *Set) where() string {
 }
 
 // Raw layouts found by OpenRaw.
-func detectRaw(path string) (string, error) {
+func detectRaw(path string) (schema.SourceKind, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return "", fmt.Errorf("reading raw data: %w", err)
 	}
 	if !fi.IsDir() {
-		return SourceCSV, nil
+		return schema.SourceCSV, nil
 	}
 	heads, err := filepath.Glob(filepath.Join(path, "*.hea"))
 	if err != nil {
 		return "", fmt.Errorf("reading raw data %s: %w", path, err)
 	}
 	if len(heads) > 0 {
-		return SourceWFDB, nil
+		return schema.SourceWFDB, nil
 	}
-	return SourceImages, nil
+	return schema.SourceImages, nil
 }
 
 // rawCSVFile is the beat CSV that OpenRaw reads for split: path itself
@@ -180,7 +180,7 @@ func rawCSVFile(path string, sp schema.Split, split string) (string, error) {
 	if !fi.IsDir() {
 		return path, nil
 	}
-	if sp.By != ByFolder {
+	if sp.By != schema.SplitByFolder {
 		return csvFile(path)
 	}
 	name, _ := map[string]any{SplitTrain: sp.Train, SplitVal: sp.Val, SplitTest: sp.Test}[split].(string)
@@ -217,7 +217,7 @@ func openRaw(ctx context.Context, data schema.Data, path, split string) (*Set, e
 	if strings.Contains(path, "://") {
 		return nil, fmt.Errorf("raw data must be a local path")
 	}
-	if data.Source.Kind == SourceCSV {
+	if data.Source.Kind == schema.SourceCSV {
 		file, err := rawCSVFile(path, data.Split, split)
 		if err != nil {
 			return nil, err
@@ -228,14 +228,14 @@ func openRaw(ctx context.Context, data schema.Data, path, split string) (*Set, e
 	if err != nil {
 		return nil, err
 	}
-	signal := data.Source.Kind == SourceWFDB || data.Source.Kind == SourceCSV
+	signal := data.Source.Kind.Signal()
 	switch {
-	case data.Source.Kind != SourceImages && !signal:
-		return nil, fmt.Errorf("data.source.kind: %q: want %q, %q or %q", data.Source.Kind, SourceWFDB, SourceCSV, SourceImages)
-	case signal && layout == SourceImages:
+	case data.Source.Kind != schema.SourceImages && !signal:
+		return nil, fmt.Errorf("data.source.kind: %q: want %q, %q or %q", data.Source.Kind, schema.SourceWFDB, schema.SourceCSV, schema.SourceImages)
+	case signal && layout == schema.SourceImages:
 		return nil, fmt.Errorf("the model reads signals (data.source.kind %q), but %s holds neither WFDB headers (*.hea) nor is a CSV file", data.Source.Kind, path)
-	case !signal && layout != SourceImages:
-		return nil, fmt.Errorf("the model reads images (data.source.kind %q), but %s %s", data.Source.Kind, path, map[string]string{SourceWFDB: "holds WFDB records", SourceCSV: "is a file, not an image folder"}[layout])
+	case !signal && layout != schema.SourceImages:
+		return nil, fmt.Errorf("the model reads images (data.source.kind %q), but %s %s", data.Source.Kind, path, map[schema.SourceKind]string{schema.SourceWFDB: "holds WFDB records", schema.SourceCSV: "is a file, not an image folder"}[layout])
 	}
 	m := Manifest{Format: Format, SourceKind: layout, Source: path, Splits: map[string]SplitInfo{}}
 	set := &Set{}
@@ -245,9 +245,9 @@ func openRaw(ctx context.Context, data schema.Data, path, split string) (*Set, e
 	)
 	dopts := DefaultOptions().Digest
 	switch layout {
-	case SourceWFDB, SourceCSV:
+	case schema.SourceWFDB, schema.SourceCSV:
 		var src *signalSource
-		if layout == SourceWFDB {
+		if layout == schema.SourceWFDB {
 			recs := data.Source.Records
 			if len(recs) == 0 {
 				var err error
@@ -279,7 +279,7 @@ func openRaw(ctx context.Context, data schema.Data, path, split string) (*Set, e
 		m.Splits[split] = SplitInfo{N: b.Len(), Counts: b.counts(len(src.classes)), Records: b.records, File: split}
 		set.beats = map[string]*Beats{split: b}
 		root, files = src.root, src.files
-	case SourceImages:
+	case schema.SourceImages:
 		if _, err := imageOptions(data.Image, data.Classes); err != nil {
 			return nil, err
 		}
@@ -351,7 +351,7 @@ func RecordIDs(src loader.Source) []int64 {
 // "record") assigns to the split name; nil for other kinds of split.
 func SplitRecords(sp schema.Split, name string) ([]string, error) {
 	s, err := parseSplit(sp)
-	if err != nil || s.by != ByRecord {
+	if err != nil || s.by != schema.SplitByRecord {
 		return nil, err
 	}
 	return s.records[name], nil

@@ -173,15 +173,15 @@ type labeler struct {
 // ecg.AAMIClasses() and data.classes, when given, must be exactly those. For
 // "symbols" the classes are data.classes or, when absent, the sorted beat
 // symbols of all beats; beats whose symbol is not a class are left out.
-func newLabeler(labels string, classes []string, all []ecg.Beat) (*labeler, error) {
-	l := &labeler{symbols: labels == LabelsSymbols}
+func newLabeler(labels schema.LabelScheme, classes []string, all []ecg.Beat) (*labeler, error) {
+	l := &labeler{symbols: labels == schema.LabelsSymbols}
 	switch labels {
-	case LabelsAAMI:
+	case schema.LabelsAAMI:
 		l.classes = ecg.AAMIClasses()
 		if len(classes) > 0 && !slices.Equal(classes, l.classes) {
 			return nil, fmt.Errorf("data.classes: %v: AAMI labels have the classes %v, in that order", classes, l.classes)
 		}
-	case LabelsSymbols:
+	case schema.LabelsSymbols:
 		l.classes = slices.Clone(classes)
 		if len(l.classes) == 0 {
 			seen := map[string]bool{}
@@ -197,7 +197,7 @@ func newLabeler(labels string, classes []string, all []ecg.Beat) (*labeler, erro
 			return nil, fmt.Errorf("data.classes: symbol labels need at least 2 classes, the beats give %v", l.classes)
 		}
 	default:
-		return nil, fmt.Errorf("data.signal.labels: %q: want %q or %q", labels, LabelsAAMI, LabelsSymbols)
+		return nil, fmt.Errorf("data.signal.labels: %q: want %q or %q", labels, schema.LabelsAAMI, schema.LabelsSymbols)
 	}
 	l.index = make(map[string]int, len(l.classes))
 	for i, c := range l.classes {
@@ -391,8 +391,8 @@ func readCSV(path string, sig *schema.Signal, classes []string) (*ecg.Dataset, *
 	if sig == nil {
 		return nil, nil, fmt.Errorf("data.signal: missing (signal sources need it)")
 	}
-	if sig.Labels != LabelsAAMI {
-		return nil, nil, fmt.Errorf("data.signal.labels: %q: a beat CSV holds AAMI class numbers, use %q", sig.Labels, LabelsAAMI)
+	if sig.Labels != schema.LabelsAAMI {
+		return nil, nil, fmt.Errorf("data.signal.labels: %q: a beat CSV holds AAMI class numbers, use %q", sig.Labels, schema.LabelsAAMI)
 	}
 	if sig.RecordTemplate {
 		return nil, nil, fmt.Errorf("data.signal.recordTemplate: a beat CSV holds no records to take templates from; set it to false")
@@ -417,7 +417,7 @@ func readCSV(path string, sig *schema.Signal, classes []string) (*ecg.Dataset, *
 	if len(ds.Beats) == 0 {
 		return nil, nil, fmt.Errorf("reading beat CSV %s: no beats", path)
 	}
-	l, err := newLabeler(LabelsAAMI, classes, nil)
+	l, err := newLabeler(schema.LabelsAAMI, classes, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -427,8 +427,8 @@ func readCSV(path string, sig *schema.Signal, classes []string) (*ecg.Dataset, *
 // loadCSV reads a beat CSV and splits it by fraction, stratified by class
 // (beats are keyed by line number).
 func loadCSV(path string, sig *schema.Signal, classes []string, sp splitSpec) (*signalSource, error) {
-	if sp.by != ByFraction {
-		return nil, fmt.Errorf("data.split.by: %q: a beat CSV has no records; use %q, or %q with one NAME.csv file per split", sp.by, ByFraction, ByFolder)
+	if sp.by != schema.SplitByFraction {
+		return nil, fmt.Errorf("data.split.by: %q: a beat CSV has no records; use %q, or %q with one NAME.csv file per split", sp.by, schema.SplitByFraction, schema.SplitByFolder)
 	}
 	ds, l, err := readCSV(path, sig, classes)
 	if err != nil {

@@ -262,10 +262,10 @@ func TestSplitRecords(t *testing.T) {
 		want  []string
 		err   string
 	}{
-		{"record split", schema.Split{By: ByRecord, Train: []any{"101", "106"}, Val: []any{"118"}}, SplitVal, []string{"118"}, ""},
-		{"split not listed", schema.Split{By: ByRecord, Train: []any{"101"}, Val: []any{"118"}}, SplitTest, nil, ""},
-		{"fraction split", schema.Split{By: ByFraction, Train: 0.8, Val: 0.2}, SplitVal, nil, ""},
-		{"not a record list", schema.Split{By: ByRecord, Train: []any{"101", 7.0}}, SplitTrain, nil, "data.split.train"},
+		{"record split", schema.Split{By: schema.SplitByRecord, Train: []any{"101", "106"}, Val: []any{"118"}}, SplitVal, []string{"118"}, ""},
+		{"split not listed", schema.Split{By: schema.SplitByRecord, Train: []any{"101"}, Val: []any{"118"}}, SplitTest, nil, ""},
+		{"fraction split", schema.Split{By: schema.SplitByFraction, Train: 0.8, Val: 0.2}, SplitVal, nil, ""},
+		{"not a record list", schema.Split{By: schema.SplitByRecord, Train: []any{"101", 7.0}}, SplitTrain, nil, "data.split.train"},
 	} {
 		got, err := SplitRecords(tc.sp, tc.split)
 		if tc.err != "" {

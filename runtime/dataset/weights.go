@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"parak8s.dev/parak8s/schema"
 )
 
 // ClassWeights returns the per-class loss weights that training.loss.
@@ -24,10 +26,12 @@ func ClassWeights(counts []int, spec any) ([]float32, error) {
 	case nil:
 		return nil, nil
 	case string:
+		return ClassWeights(counts, schema.ClassWeightMode(s))
+	case schema.ClassWeightMode:
 		switch s {
-		case "none":
+		case schema.ClassWeightsNone:
 			return nil, nil
-		case "balanced", "sqrt":
+		case schema.ClassWeightsBalanced, schema.ClassWeightsSqrt:
 			n := 0
 			for i, c := range counts {
 				if c < 0 {
@@ -44,7 +48,7 @@ func ClassWeights(counts []int, spec any) ([]float32, error) {
 					w[i] = float32(float64(n) / (float64(k) * float64(c)))
 				}
 			}
-			if s == "sqrt" {
+			if s == schema.ClassWeightsSqrt {
 				var sum float64
 				for i, c := range counts {
 					sum += math.Sqrt(float64(w[i])) * float64(c)

@@ -23,7 +23,7 @@ func runningStats(n *Net) []float32 {
 
 func TestAdaptBatchNorm(t *testing.T) {
 	for _, s := range []Spec{ecgSpec(0), imageSpec(2)} {
-		t.Run(s.Model.Kind, func(t *testing.T) {
+		t.Run(string(s.Model.Kind), func(t *testing.T) {
 			n := newNet(t, s)
 			const samples = 6
 			x := ramp(samples*s.SampleSize(), 2)

@@ -6,6 +6,8 @@ import (
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
+
+	"parak8s.dev/parak8s/schema"
 )
 
 // deepCNN1D: blocks of (conv → batch norm → ReLU) × convsPerBlock followed by
@@ -37,7 +39,7 @@ func newDeepCNN1D(p *nn.Path, spec Spec) (forwarder, map[string][]string, error)
 	}
 	m := &deepCNN1D{
 		channels: int64(spec.Input[0]), length: int64(spec.Input[1]), features: int64(spec.Features),
-		globalMax: c.GlobalPool == "max", dropout: spec.Model.Dropout,
+		globalMax: c.GlobalPool == schema.GlobalPoolMax, dropout: spec.Model.Dropout,
 	}
 	in, length := m.channels, m.length
 	blocks := p.Sub("blocks")

@@ -65,11 +65,11 @@ func New(spec Spec) (*Net, error) {
 	n := &Net{spec: spec, vs: vs, dev: dev}
 	var err error
 	switch spec.Model.Kind {
-	case "deepcnn1d":
+	case schema.ModelDeepCNN1D:
 		n.body, n.groups, err = newDeepCNN1D(vs.Root(), spec)
-	case "resnet":
+	case schema.ModelResNet:
 		n.body, n.groups, err = newResNet(vs.Root(), spec)
-	case "efficientnet":
+	case schema.ModelEfficientNet:
 		n.body, n.groups, err = newEfficientNet(vs.Root(), spec)
 	default:
 		err = fmt.Errorf("model.kind %q is not one of deepcnn1d, resnet, efficientnet", spec.Model.Kind)

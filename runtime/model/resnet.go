@@ -5,6 +5,8 @@ import (
 
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
+
+	"parak8s.dev/parak8s/schema"
 )
 
 // resNet is ResNet-18/34 (basic blocks) with torchvision's parameter names:
@@ -48,7 +50,7 @@ func newResNet(p *nn.Path, spec Spec) (forwarder, map[string][]string, error) {
 	}
 	m := &resNet{channels: int64(spec.Input[0]), height: int64(spec.Input[1]), width: int64(spec.Input[2]), dropout: spec.Model.Dropout}
 	w := int64(c.Width)
-	if c.Stem == "imagenet" {
+	if c.Stem == schema.StemImageNet {
 		m.conv1 = conv2d(p.Sub("conv1"), m.channels, w, 7, 2, 3)
 		m.maxPool = true
 	} else {

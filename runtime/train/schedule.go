@@ -27,13 +27,13 @@ func (s *schedule) at(e int) float64 {
 		return s.base * float64(e+1) / float64(w+1)
 	}
 	switch s.cfg.Kind {
-	case "step":
+	case schema.ScheduleStep:
 		return s.base * math.Pow(s.cfg.Gamma, float64(e/max(s.cfg.StepEpochs, 1)))
-	case "cosine":
+	case schema.ScheduleCosine:
 		span := s.epochs - s.cfg.WarmupEpochs
 		t := float64(e-s.cfg.WarmupEpochs) / float64(max(span, 1))
 		return s.cfg.MinLR + (s.base-s.cfg.MinLR)*(1+math.Cos(math.Pi*t))/2
-	case "plateau":
+	case schema.SchedulePlateau:
 		return s.lr
 	default:
 		return s.base
@@ -42,7 +42,7 @@ func (s *schedule) at(e int) float64 {
 
 // observe tells a plateau schedule whether the monitored metric improved.
 func (s *schedule) observe(improved bool) {
-	if s.cfg.Kind != "plateau" {
+	if s.cfg.Kind != schema.SchedulePlateau {
 		return
 	}
 	if improved {

@@ -273,11 +273,11 @@ func newRun(t Trial, opts Options, m mode, refitLR []float64) (*run, error) {
 	}
 
 	switch o := tr.Optimizer; o.Kind {
-	case "adam":
+	case schema.OptimizerAdam:
 		r.opt, err = nn.NewAdamConfig(0.9, 0.999, o.WeightDecay).Build(net.VarStore(), o.LR)
-	case "adamw":
+	case schema.OptimizerAdamW:
 		r.opt, err = nn.NewAdamWConfig(0.9, 0.999, o.WeightDecay).Build(net.VarStore(), o.LR)
-	case "sgd":
+	case schema.OptimizerSGD:
 		r.opt, err = nn.NewSGDConfig(o.Momentum, 0, o.WeightDecay, false).Build(net.VarStore(), o.LR)
 	default:
 		err = fmt.Errorf("training.optimizer.kind %q is not adam, adamw or sgd", o.Kind)
@@ -288,7 +288,7 @@ func newRun(t Trial, opts Options, m mode, refitLR []float64) (*run, error) {
 	r.sched = newSchedule(tr.Schedule, tr.Optimizer.LR, r.epochs)
 	metric, minDelta := MetricLoss, 0.0
 	if es := tr.EarlyStopping; es != nil {
-		metric, minDelta = es.Metric, es.MinDelta
+		metric, minDelta = string(es.Metric), es.MinDelta
 	}
 	if r.mon, err = newMonitor(metric, minDelta); err != nil {
 		return nil, err
@@ -540,7 +540,7 @@ func (r *run) write(out string, fit *run) (*bundle.Manifest, error) {
 	man := t.Data.Manifest()
 	secs := r.st.Seconds + time.Since(r.started).Seconds()
 	m := &bundle.Manifest{
-		Format: bundle.Format, Trial: t.Resolved.ID, Experiment: t.Exp.Name, Kind: t.Exp.Model.Kind,
+		Format: bundle.Format, Trial: t.Resolved.ID, Experiment: t.Exp.Name, Kind: string(t.Exp.Model.Kind),
 		Classes: man.Classes, Input: man.Input, Features: man.Features,
 		DataKey: t.Resolved.DataKey, Dataset: man.Digest, Image: t.Resolved.Image, Seed: t.Resolved.Seed,
 		Overrides: t.Resolved.Overrides, Epochs: len(r.st.History.Epochs), BestEpoch: r.st.BestEpoch + 1, Monitor: r.mon.metric,
