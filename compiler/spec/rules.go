@@ -68,9 +68,9 @@ func checkKube(s *Spec) error {
 	for i, t := range e.Resources.Tolerations {
 		at := fmt.Sprintf("resources.tolerations[%d]", i)
 		switch {
-		case t.Operator == "Exists" && t.Value != "":
+		case t.Operator == schema.TolerationExists && t.Value != "":
 			add(at+".value", "operator Exists matches every value of the taint: leave value out (the API server refuses it)")
-		case t.Operator == "Equal" && t.Key == "":
+		case t.Operator == schema.TolerationEqual && t.Key == "":
 			add(at+".operator", "operator Equal needs a key (an empty key with operator Exists tolerates every taint)")
 		}
 	}

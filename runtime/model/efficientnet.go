@@ -5,6 +5,8 @@ import (
 
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
+
+	"parak8s.dev/parak8s/schema"
 )
 
 // mbStage is one stage of EfficientNet's inverted-residual (MBConv) blocks:
@@ -62,7 +64,7 @@ func newEfficientNet(p *nn.Path, spec Spec) (forwarder, map[string][]string, err
 	if len(spec.Input) != 3 || spec.Features != 0 {
 		return nil, nil, fmt.Errorf("efficientnet wants [channels, height, width] input and no extra features, got %v + %d", spec.Input, spec.Features)
 	}
-	if c.Variant != "lite0" {
+	if c.Variant != schema.EfficientNetLite0 {
 		return nil, nil, fmt.Errorf("model.efficientnet.variant %q is not lite0", c.Variant)
 	}
 	m := &efficientNet{channels: int64(spec.Input[0]), height: int64(spec.Input[1]), width: int64(spec.Input[2]), dropout: spec.Model.Dropout}
