@@ -81,8 +81,9 @@ func Emit(p *plan.Plan, opts Options) ([]Workflow, error) {
 			out = append(out, Workflow{Workflow: wf, YAML: y, Trials: trials})
 		}
 		if largest <= opts.MaxBytes {
+			validated := map[string]bool{}
 			for _, w := range out {
-				if err := Validate(w.YAML); err != nil {
+				if err := validateShape(w.Workflow, validated); err != nil {
 					return nil, fmt.Errorf("compiling %s: emitted an invalid workflow (a compiler bug): %w", p.Experiment.Name, err)
 				}
 			}

@@ -48,6 +48,9 @@ func Short(id string) string {
 // generic maps, slices, strings, float64s, bools and nils: object keys sorted,
 // no insignificant space, numbers in Go's shortest form, HTML not escaped.
 func Canonical(v any) ([]byte, error) {
+	if b, ok := appendCanonical(make([]byte, 0, 256), v); ok {
+		return b, nil
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
