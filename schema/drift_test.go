@@ -125,6 +125,9 @@ func TestDrift(t *testing.T) {
 		if g == nil {
 			continue
 		}
+		if _, ok := cueFields[p+"[]"]; c.category() == "list" && !ok {
+			t.Errorf("%s: found no element type of the list; the walk is broken", p)
+		}
 		if want, got := c.category(), category(g.typ); got != want {
 			t.Errorf("%s: the schema says %s, Go has %s (%s)", p, want, got, g.typ)
 		}
