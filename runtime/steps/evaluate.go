@@ -97,7 +97,7 @@ func Evaluate(ctx context.Context, e Env, a EvaluateArgs) (*eval.Report, error) 
 		return nil, err
 	}
 	what := split
-	if !named && !prepared && exp.Data.Source.Kind == "wfdb" {
+	if !named && !prepared && exp.Data.Source.Kind == schema.SourceWFDB {
 		what = "every record"
 	}
 	fmt.Fprintf(e.Stdout, "%s on %s (%s, %d samples)%s: accuracy %.4f, auc_macro %s, f1_macro %.4f, recall %s\n",
