@@ -5,7 +5,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -155,98 +154,6 @@ func withTimeout(path string, limit time.Duration, load func(at *atomic.Pointer[
 		return nil, cueerrors.Newf(*p, "%s", msg)
 	}
 	return nil, fmt.Errorf("loading spec %q: %s", path, msg)
-}
-
-var dependents struct {
-	once  sync.Once
-	names map[string]bool
-}
-
-// dependentFields returns the labels of the schema's fields whose validity
-// may depend on another field or decide another's: every name an
-// expression of the schema reads (`if by == "fraction"`, `train+val+test`),
-// every field declared under a condition, and every field whose own
-// constraint reads a field. A swept field whose label is none of these is
-// valid in every trial exactly when its value satisfies its own constraint
-// (its label is matched by name across the schema, which over-approximates).
-func dependentFields() map[string]bool {
-	dependents.once.Do(func() {
-		names := map[string]bool{}
-		for name := range conditionalFields() {
-			names[name] = true
-		}
-		walkSchema(func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.Field:
-				name, _, err := ast.LabelName(n.Label)
-				if err != nil || n.Value == nil {
-					return true
-				}
-				if _, isStruct := n.Value.(*ast.StructLit); !isStruct && len(fieldRefs(n.Value)) > 0 {
-					names[name] = true // its constraint reads a field
-				}
-			case *ast.Comprehension:
-				for _, c := range n.Clauses {
-					for k := range fieldRefs(c) {
-						names[k] = true
-					}
-				}
-			case *ast.BinaryExpr, *ast.Interpolation, *ast.CallExpr:
-				for k := range fieldRefs(n) {
-					names[k] = true
-				}
-				return false
-			}
-			return true
-		})
-		dependents.names = names
-	})
-	return dependents.names
-}
-
-// fieldRefs returns the names of fields an expression reads (the labels
-// of the fields it declares are not reads).
-func fieldRefs(x ast.Node) map[string]bool {
-	out := map[string]bool{}
-	ast.Walk(x, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.Field:
-			if n.Value != nil {
-				for k := range fieldRefs(n.Value) {
-					out[k] = true
-				}
-			}
-			return false
-		case *ast.Ident:
-			if readsField(n.Name) {
-				out[n.Name] = true
-			}
-		case *ast.SelectorExpr:
-			if pkg, ok := n.X.(*ast.Ident); ok && !readsField(pkg.Name) {
-				return false // strings.MaxRunes, #Def.field
-			}
-			if name, _, err := ast.LabelName(n.Sel); err == nil && readsField(name) {
-				out[name] = true
-			}
-		}
-		return true
-	}, nil)
-	return out
-}
-
-// readsField reports whether an identifier may name a field: not a
-// definition, a hidden field's rule (_sum), a package or a predeclared
-// identifier.
-func readsField(name string) bool {
-	if strings.HasPrefix(name, "#") || strings.HasPrefix(name, "_") {
-		return false
-	}
-	switch name {
-	case "int", "number", "float", "string", "bool", "bytes", "null", "true", "false", "len", "close", "and", "or", "div", "mod", "quo", "rem", "error",
-		"list", "strings", "math", "regexp", "struct", "net", "time":
-		return false
-	}
-	return true
 }
 
 // independent reports whether the swept field at path is valid in every
