@@ -1,17 +1,27 @@
 package spec_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"parak8s.dev/parak8s/compiler/spec"
 )
 
+// slowLoad is the longest FuzzLoad lets Load take on one input before it
+// stops the fuzzer, which then keeps the input: evaluation that runs into
+// Load's own timeout cannot be stopped and would stall the fuzzing worker
+// without a word. It leaves room over DefaultTimeout for a loaded machine
+// and coverage instrumentation.
+const slowLoad = 30 * time.Second
+
 // FuzzLoad feeds arbitrary bytes to Load as exp.cue (through the overlay):
-// Load must not panic, and must return either experiments or an error.
+// Load must not panic, must return either experiments or an error, and
+// must do so within slowLoad.
 func FuzzLoad(f *testing.F) {
 	for _, p := range []string{"../../examples/ecg/ecg.cue", "../../examples/pneumonia/pneumonia.cue"} {
 		b, err := os.ReadFile(p)
@@ -36,6 +46,10 @@ func FuzzLoad(f *testing.F) {
 	dir := f.TempDir()
 	path := filepath.Join(dir, "virtual", "exp.cue")
 	f.Fuzz(func(t *testing.T, src []byte) {
+		watchdog := time.AfterFunc(slowLoad, func() {
+			panic(fmt.Sprintf("Load took over %v on %q (a slow input: bound it in checkBounds and keep it in testdata/fuzz)", slowLoad, src))
+		})
+		defer watchdog.Stop()
 		specs, err := spec.Load(path, spec.Options{Overlay: map[string][]byte{path: src}})
 		switch {
 		case err != nil && specs != nil:
