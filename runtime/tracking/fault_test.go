@@ -334,3 +334,51 @@ func TestAttemptTimeoutIsRetried(t *testing.T) {
 		t.Fatalf("exp %+v err %v after %d calls, want id 9 after 2", exp, err, calls)
 	}
 }
+
+// TestSetAliasLostRace: two publishers setting a new alias at once make
+// MLflow's SQL store break its unique key for the slower one; SetAlias tries
+// again (the row exists then) and gives up after aliasAttempts. Other 400s
+// are not retried.
+func TestSetAliasLostRace(t *testing.T) {
+	const sqlite = "(sqlite3.IntegrityError) UNIQUE constraint failed: registered_model_aliases.name, registered_model_aliases.alias"
+	const postgres = `(psycopg2.errors.UniqueViolation) duplicate key value violates unique constraint "registered_model_alias_pk"`
+	tests := []struct {
+		name    string
+		answers []string // error messages, "" for success; the last repeats
+		calls   int
+		wantErr bool
+	}{
+		{"sqlite race then ok", []string{sqlite, ""}, 2, false},
+		{"postgres race then ok", []string{postgres, ""}, 2, false},
+		{"always racing", []string{sqlite}, aliasAttempts, true},
+		{"other bad request", []string{"Registered model alias name is invalid"}, 1, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			calls := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				msg := tc.answers[min(calls, len(tc.answers)-1)]
+				calls++
+				mu.Unlock()
+				w.Header().Set("Content-Type", "application/json")
+				if msg != "" {
+					w.WriteHeader(http.StatusBadRequest)
+					fmt.Fprintf(w, `{"error_code": "BAD_REQUEST", "message": %q}`, msg)
+					return
+				}
+				fmt.Fprint(w, `{}`)
+			}))
+			defer srv.Close()
+			c := faultClient(t, srv.URL, 5, &sleepRecorder{})
+			err := c.SetAlias(t.Context(), "ecg", "champion", "3")
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
+			}
+			if calls != tc.calls {
+				t.Fatalf("%d calls, want %d", calls, tc.calls)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -182,10 +183,34 @@ func (c *Client) SetAlias(ctx context.Context, name, alias, version string) erro
 		Alias   string `json:"alias"`
 		Version string `json:"version"`
 	}{name, alias, version}
-	if err := c.call(ctx, "POST", apiPrefix+"/registered-models/alias", nil, in, nil); err != nil {
+	var err error
+	for range aliasAttempts {
+		if err = c.call(ctx, "POST", apiPrefix+"/registered-models/alias", nil, in, nil); !lostInsertRace(err) {
+			break
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("setting alias %q of model %q to version %s: %w", alias, name, version, err)
 	}
 	return nil
+}
+
+// aliasAttempts bounds SetAlias's tries when it loses the race to create an
+// alias: a second try updates the row the other writer inserted.
+const aliasAttempts = 3
+
+// lostInsertRace reports whether err is MLflow's answer to two writers
+// inserting the same row at once: its SQL store reads, finds nothing and
+// inserts, and the slower insert breaks the unique key ("BAD_REQUEST:
+// (sqlite3.IntegrityError) UNIQUE constraint failed: …", or psycopg2's
+// UniqueViolation on PostgreSQL). Publishing the trials of a sweep at once
+// meets it when the first of them set the champion alias.
+func lostInsertRace(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	return strings.Contains(ae.Message, "IntegrityError") || strings.Contains(ae.Message, "UniqueViolation")
 }
 
 // GetModelVersionByAlias returns the version alias points at; the error
