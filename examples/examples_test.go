@@ -2,10 +2,10 @@ package examples
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"parak8s.dev/parak8s/internal/golden"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"sigs.k8s.io/yaml"
@@ -13,8 +13,6 @@ import (
 	"parak8s.dev/parak8s/compiler"
 	"parak8s.dev/parak8s/compiler/argo"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden workflow.yaml files")
 
 // TestGolden compiles every example, checks the result with Argo's validator
 // and compares it with the golden file next to it.
@@ -49,19 +47,7 @@ func TestGolden(t *testing.T) {
 			if err := yaml.UnmarshalStrict(got, &wf); err != nil {
 				t.Fatalf("strict parse: %v", err)
 			}
-			golden := filepath.Join(tc.dir, "workflow.yaml")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./examples -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("compiled %s differs from %s (run go test ./examples -update and review the diff)", tc.dir, golden)
-			}
+			golden.Check(t, filepath.Join(tc.dir, "workflow.yaml"), got)
 			// Deterministic: a second compile gives the same bytes.
 			again, err := compiler.Compile(tc.dir, compiler.DefaultOptions())
 			if err != nil {

@@ -4,17 +4,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"flag"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"parak8s.dev/parak8s/internal/golden"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -28,8 +28,6 @@ import (
 	"parak8s.dev/parak8s/compiler"
 	"parak8s.dev/parak8s/images"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // TestResolveGolden compiles testdata/resolve with its images resolved
 // against a registry (in process, over TLS, as registry.test): the workflow
@@ -88,19 +86,7 @@ func TestResolveGolden(t *testing.T) {
 	if bytes.Contains(yaml, []byte("image: registry.test/parak8s/parak8s:")) {
 		t.Errorf("a container of the compiled workflow still names a tag")
 	}
-	golden := filepath.Join(spec, "workflow.yaml")
-	if *update {
-		if err := os.WriteFile(golden, yaml, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./images -run TestResolveGolden -update)", err)
-	}
-	if !bytes.Equal(yaml, want) {
-		t.Errorf("compiled %s differs from %s (run go test ./images -run TestResolveGolden -update and review the diff)", spec, golden)
-	}
+	golden.Check(t, filepath.Join(spec, "workflow.yaml"), yaml)
 
 	// A new image under the same GPU tag: train runs in it, so every trial
 	// id changes; the step image is untouched.

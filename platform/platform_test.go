@@ -1,20 +1,17 @@
 package platform
 
 import (
-	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"parak8s.dev/parak8s/internal/golden"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func testOptions(ns string) Options {
 	o := DefaultOptions()
@@ -32,19 +29,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", tc.ns+".yaml")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./platform -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("manifests differ from %s (run go test ./platform -update and review the diff)", golden)
-			}
+			golden.Check(t, filepath.Join("testdata", tc.ns+".yaml"), got)
 		})
 	}
 }

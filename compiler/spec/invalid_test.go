@@ -1,18 +1,17 @@
 package spec_test
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"parak8s.dev/parak8s/internal/golden"
+
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"parak8s.dev/parak8s/compiler/spec"
 )
-
-var update = flag.Bool("update", false, "rewrite the want sections of testdata/invalid/*.txtar")
 
 // minInvalid is the least number of cases the invalid corpus must hold.
 const minInvalid = 35
@@ -79,7 +78,7 @@ func TestInvalid(t *testing.T) {
 				t.Fatalf("Load accepted the spec (%d experiments); every case must fail", len(specs))
 			}
 			got := render(err, dir)
-			if *update {
+			if golden.Update() {
 				ar.Files[wantAt].Data = []byte(got)
 				if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
 					t.Fatal(err)

@@ -3,7 +3,6 @@ package eval
 import (
 	"encoding/xml"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -12,10 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"parak8s.dev/parak8s/internal/golden"
+
 	"parak8s.dev/parak8s/runtime/plot"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden plots in testdata")
 
 func trainingSeries() []Series {
 	return []Series{
@@ -108,23 +107,7 @@ func TestPlotsGolden(t *testing.T) {
 		if string(a[name]) != string(b[name]) {
 			t.Errorf("%s: two renders give different bytes", name)
 		}
-		path := filepath.Join("testdata", name+".svg")
-		if *update {
-			if err := os.MkdirAll("testdata", 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, a[name], 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run go test ./runtime/eval -run Golden -update)", err)
-		}
-		if string(a[name]) != string(want) {
-			t.Errorf("%s differs from %s (run go test ./runtime/eval -run Golden -update and review the diff)", name, path)
-		}
+		golden.Check(t, filepath.Join("testdata", name+".svg"), a[name])
 	}
 }
 

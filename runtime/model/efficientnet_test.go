@@ -1,7 +1,6 @@
 package model
 
 import (
-	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -13,11 +12,10 @@ import (
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
 
+	"parak8s.dev/parak8s/internal/golden"
 	"parak8s.dev/parak8s/runtime/bundle"
 	"parak8s.dev/parak8s/schema"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func effSpec(classes int, input ...int) Spec {
 	return Spec{
@@ -114,18 +112,18 @@ func TestEfficientNetNames(t *testing.T) {
 	for _, w := range n.Weights() {
 		fmt.Fprintf(&b, "%s %v\n", w.Name, w.Shape)
 	}
-	golden := filepath.Join("testdata", "efficientnet-lite0.txt")
-	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+	namesFile := filepath.Join("testdata", "efficientnet-lite0.txt")
+	if golden.Update() {
+		if err := os.WriteFile(namesFile, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want, err := os.ReadFile(golden)
+	want, err := os.ReadFile(namesFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if b.String() != string(want) {
-		t.Errorf("names and shapes differ from %s (go test -update rewrites it):\n%s", golden, b.String())
+		t.Errorf("names and shapes differ from %s (go test -update rewrites it):\n%s", namesFile, b.String())
 	}
 	for _, name := range []string{"conv_stem.weight", "bn0.running_var", "blocks.0.depthwise_conv.weight", "blocks.15.project_conv.weight", "conv_head.weight", "fc.bias"} {
 		if !slices.Contains(n.names(), name) {

@@ -3,40 +3,15 @@ package plot_test
 import (
 	"encoding/xml"
 	"errors"
-	"flag"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"parak8s.dev/parak8s/internal/golden"
 	"parak8s.dev/parak8s/runtime/plot"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden SVG files in testdata")
-
-// golden compares got with testdata/NAME, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./runtime/plot -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s (run go test ./runtime/plot -update and review the diff)", name, path)
-	}
-}
 
 // wellFormed parses s as XML to the end and returns its elements' names.
 func wellFormed(t *testing.T, s string) map[string]int {
@@ -89,7 +64,7 @@ func TestGolden(t *testing.T) {
 				t.Error("two renderings differ")
 			}
 			wellFormed(t, got)
-			golden(t, tt.name, got)
+			golden.Check(t, filepath.Join("testdata", tt.name), []byte(got))
 		})
 	}
 }

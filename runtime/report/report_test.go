@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"io"
 	"math"
 	"os"
@@ -14,35 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"parak8s.dev/parak8s/internal/golden"
 	"parak8s.dev/parak8s/runtime/bundle"
 	"parak8s.dev/parak8s/runtime/eval"
 	"parak8s.dev/parak8s/runtime/report"
 	"parak8s.dev/parak8s/runtime/step"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden reports in testdata")
-
-// golden compares a report with testdata/NAME, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./runtime/report -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("the report differs from %s (run go test ./runtime/report -update and review the diff)", path)
-	}
-}
 
 // trial writes a model and a metrics directory such as train and evaluate
 // leave them: quality q in (0, 1) sets how often the model is right.
@@ -172,7 +148,7 @@ func TestReport(t *testing.T) {
 		TrackingURI: "http://mlflow.example:5000/",
 	}
 	html := render(t, in, report.Options{Metric: "accuracy", Generated: time.Date(2025, 1, 2, 3, 4, 0, 0, time.UTC)})
-	golden(t, "binary.html", html)
+	golden.Check(t, filepath.Join("testdata", "binary.html"), []byte(html))
 
 	if got, want := strings.Join(leaderboard(html), " "), "aaaaaaaaaaaa cccccccccccc bbbbbbbbbbbb dddddddddddd"; got != want {
 		t.Errorf("leaderboard order %q, want %q (best accuracy first, no metrics last)", got, want)
