@@ -53,7 +53,7 @@ func list(t *testing.T, env []string, args ...string) []pkg {
 // paracRuntime are the runtime packages parac may import besides the
 // contract: the local runner, the report and what they read, and publish
 // for parac data push (none needs cgo).
-var paracRuntime = []string{"local", "report", "bundle", "eval", "plot", "results", "publish", "tracking",
+var paracRuntime = []string{"local", "estimate", "report", "bundle", "eval", "plot", "results", "publish", "tracking",
 	// parac data csv writes the beat CSV from WFDB records.
 	"dataset", "data/digest", "data/wfdb", "data/ecg", "data/splitmix", "data/images", "data/loader"}
 

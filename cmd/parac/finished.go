@@ -9,6 +9,7 @@ import (
 	"parak8s.dev/parak8s/compiler"
 	"parak8s.dev/parak8s/compiler/argo"
 	"parak8s.dev/parak8s/compiler/plan"
+	"parak8s.dev/parak8s/runtime/results"
 	"parak8s.dev/parak8s/runtime/step"
 )
 
@@ -55,7 +56,7 @@ func compileSkipping(ctx context.Context, path string, opts compiler.Options, st
 	}
 	var out []compiler.Result
 	for _, r := range res {
-		done, err := finishedInDB(ctx, r.Plan.Experiment.Name)
+		done, err := results.FinishedFromEnv(ctx, r.Plan.Experiment.Name)
 		if err != nil {
 			return nil, err
 		}

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,7 +15,7 @@ import (
 	"parak8s.dev/parak8s/compiler/argo"
 	lowering "parak8s.dev/parak8s/compiler/local"
 	"parak8s.dev/parak8s/compiler/plan"
-	"parak8s.dev/parak8s/runtime/bundle"
+	"parak8s.dev/parak8s/runtime/estimate"
 	"parak8s.dev/parak8s/runtime/local"
 	"parak8s.dev/parak8s/runtime/results"
 	"parak8s.dev/parak8s/runtime/step"
@@ -55,106 +53,19 @@ the datasets to prepare, and the workflow's size in bytes and pods.`,
 	return cmd
 }
 
-// speed is what finished trials measured: seconds per epoch, overall and
-// per data key (medians).
-type speed struct {
-	all   float64
-	byKey map[string]float64
-}
-
-// measure reads the manifests of the finished trials in the work dir.
-func measure(l local.Layout) speed {
-	all := []float64{}
-	byKey := map[string][]float64{}
-	dirs, _ := filepath.Glob(filepath.Join(l.Trials(), "*"))
-	for _, d := range dirs {
-		if !local.Finished(d) {
-			continue
-		}
-		m, err := bundle.ReadManifest(filepath.Join(d, local.DirModel))
-		if err != nil || m.StepsPerSecond <= 0 || m.Epochs <= 0 || m.Steps <= 0 {
-			continue
-		}
-		s := float64(m.Steps) / float64(m.Epochs) / m.StepsPerSecond
-		all = append(all, s)
-		byKey[m.DataKey] = append(byKey[m.DataKey], s)
-	}
-	sp := speed{all: median(all), byKey: map[string]float64{}}
-	for k, v := range byKey {
-		sp.byKey[k] = median(v)
-	}
-	return sp
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	sort.Float64s(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2]
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2
-}
-
-// estimate is the training time of a trial, 0 when nothing was measured.
-func (s speed) estimate(t plan.Trial) (time.Duration, int) {
-	var cfg map[string]any
-	if err := json.Unmarshal(t.Config, &cfg); err != nil {
-		return 0, 0
-	}
-	v, _ := step.Get(cfg, "training.epochs")
-	f, _ := v.(float64)
-	epochs := int(f)
-	per, ok := s.byKey[t.DataKey]
-	if !ok {
-		per = s.all
-	}
-	return time.Duration(float64(epochs) * per * float64(time.Second)), epochs
-}
-
-// finishedInDB returns the trials the results database holds as succeeded;
-// nil without DATABASE_URL.
-func finishedInDB(ctx context.Context, experiment string) (map[string]bool, error) {
-	if os.Getenv(step.EnvDatabaseURL) == "" {
-		return nil, nil
-	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	opts := results.DefaultOptions()
-	opts.RetryTimeout = 3 * time.Second
-	store, err := results.Open(ctx, "", opts)
-	if err != nil {
-		return nil, fmt.Errorf("reading finished trials from %s: %w", step.EnvDatabaseURL, err)
-	}
-	defer store.Close()
-	ids, err := store.FinishedTrials(ctx, experiment)
-	if err != nil {
-		return nil, fmt.Errorf("reading finished trials from %s: %w", step.EnvDatabaseURL, err)
-	}
-	out := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		out[id] = true
-	}
-	return out, nil
-}
-
 func showPlan(ctx context.Context, stdout, stderr io.Writer, p *plan.Plan, f *localFlags) error {
 	sel, err := selectTrials(p, f.only)
 	if err != nil {
 		return err
 	}
 	l := local.Layout{Root: f.workdir, Experiment: p.Experiment.Name}
-	db, err := finishedInDB(ctx, p.Experiment.Name)
+	db, err := results.FinishedFromEnv(ctx, p.Experiment.Name)
 	if err != nil {
 		return err
 	}
 	warnUnpinned(stderr, p)
-	sp := measure(l)
-	if sp.all == 0 {
+	sp := estimate.Measure(l)
+	if !sp.Measured() {
 		// nothing measured here: a sweep that ran on a cluster
 		if sp, err = measureServers(ctx, p, f.workdir); err != nil {
 			fmt.Fprintf(stderr, "warning: %v; no time estimate from the servers\n", err)
@@ -177,7 +88,7 @@ func showPlan(ctx context.Context, stdout, stderr io.Writer, p *plan.Plan, f *lo
 		if !sel[i] {
 			continue
 		}
-		est, epochs := sp.estimate(t)
+		est, epochs := sp.Trial(t.Config, t.DataKey)
 		status, shown := "new", "?"
 		switch {
 		case local.Finished(l.Trial(t.ID)):
@@ -225,13 +136,8 @@ func showPlan(ctx context.Context, stdout, stderr io.Writer, p *plan.Plan, f *lo
 	if err != nil {
 		return err
 	}
-	size := 0
-	for _, w := range wfs {
-		size += len(w.YAML)
-	}
-	pods := len(p.Datasets) + len(step.TrialKinds())*len(p.Trials)
-	peak, how := atOnce(p, wfs)
-	fmt.Fprintf(stdout, "cluster: %s, %s bytes of YAML; %d pods, at most %d at once%s\n", plural(len(wfs), "workflow"), thousands(size), pods, peak, how)
+	fp := argo.FootprintOf(p, wfs)
+	fmt.Fprintf(stdout, "cluster: %s, %s bytes of YAML; %d pods, at most %d at once%s\n", plural(fp.Workflows, "workflow"), thousands(fp.Bytes), fp.Pods, fp.Peak, shards(fp))
 	if db != nil {
 		line, err := resubmitLine(p, db, f.compiler.Argo)
 		if err != nil {
@@ -242,40 +148,15 @@ func showPlan(ctx context.Context, stdout, stderr io.Writer, p *plan.Plan, f *lo
 	return nil
 }
 
-// atOnce is the most pods the workflows run at the same time, in total (a
-// trial runs its steps one after another, each prepare is one pod), and how
-// the shards share sweep.parallelism.
-func atOnce(p *plan.Plan, wfs []argo.Workflow) (int, string) {
-	par := 0
-	if sw := p.Experiment.Sweep; sw != nil {
-		par = sw.Parallelism
-	}
-	chained := argo.Chained(par, len(wfs))
-	total := 0
-	for _, w := range wfs {
-		// One workflow runs its prepare steps and its trials, at most its
-		// share of the parallelism at once.
-		keys := map[string]bool{}
-		for _, i := range w.Trials {
-			keys[p.Trials[i].DataKey] = true
-		}
-		n := max(len(keys), len(w.Trials))
-		if par > 0 {
-			n = min(n, argo.ShardParallelism(par, len(wfs)))
-		}
-		if chained {
-			total = max(total, n)
-		} else {
-			total += n
-		}
-	}
+// shards says how the shards share sweep.parallelism.
+func shards(fp argo.Footprint) string {
 	switch {
-	case len(wfs) <= 1:
-		return total, ""
-	case chained:
-		return total, fmt.Sprintf(" (more shards than sweep.parallelism %d: the workflows run one at a time, through the Argo mutex %s)", par, argo.ShardMutex(p.Experiment.Name))
+	case fp.Workflows <= 1:
+		return ""
+	case fp.Chained:
+		return fmt.Sprintf(" (more shards than sweep.parallelism %d: the workflows run one at a time, through the Argo mutex %s)", fp.Parallelism, fp.Mutex)
 	default:
-		return total, fmt.Sprintf(" in total (the workflows run side by side, each at most %d of sweep.parallelism %d)", argo.ShardParallelism(par, len(wfs)), par)
+		return fmt.Sprintf(" in total (the workflows run side by side, each at most %d of sweep.parallelism %d)", fp.ShardParallelism, fp.Parallelism)
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 
 	"parak8s.dev/parak8s/compiler"
 	"parak8s.dev/parak8s/compiler/plan"
-	"parak8s.dev/parak8s/runtime/bundle"
+	"parak8s.dev/parak8s/runtime/estimate"
 	"parak8s.dev/parak8s/runtime/local"
 	"parak8s.dev/parak8s/runtime/report"
 	"parak8s.dev/parak8s/runtime/results"
@@ -129,13 +129,13 @@ func experimentFromServers(ctx context.Context, experiment, workdir string) (rep
 	return in, nil
 }
 
-// measureServers is measure for a sweep that ran on a cluster: the speed
+// measureServers is estimate.Measure for a sweep that ran on a cluster: the speed
 // the finished trials' model.json files on the MLflow server recorded
 // (downloaded with the report's files to WORKDIR/EXPERIMENT/servers). Zero
 // without MLFLOW_TRACKING_URI or a finished run.
-func measureServers(ctx context.Context, p *plan.Plan, workdir string) (speed, error) {
+func measureServers(ctx context.Context, p *plan.Plan, workdir string) (estimate.Speed, error) {
 	if os.Getenv(step.EnvMLflowURI) == "" {
-		return speed{}, nil
+		return estimate.Speed{}, nil
 	}
 	var fromSpec string
 	if tr := p.Experiment.Tracking; tr != nil {
@@ -145,25 +145,13 @@ func measureServers(ctx context.Context, p *plan.Plan, workdir string) (speed, e
 	defer cancel()
 	ts, err := serverTrials(ctx, p.Experiment.Name, mlflowExperimentOf(p.Experiment.Name, fromSpec), workdir)
 	if err != nil {
-		return speed{}, fmt.Errorf("measuring the speed of the trials on %s: %w", step.EnvMLflowURI, err)
+		return estimate.Speed{}, fmt.Errorf("measuring the speed of the trials on %s: %w", step.EnvMLflowURI, err)
 	}
-	all := []float64{}
-	byKey := map[string][]float64{}
+	var models []string
 	for _, t := range ts {
-		if t.Status != "finished" || t.ModelDir == "" {
-			continue
+		if t.Status == "finished" && t.ModelDir != "" {
+			models = append(models, t.ModelDir)
 		}
-		m, err := bundle.ReadManifest(t.ModelDir)
-		if err != nil || m.StepsPerSecond <= 0 || m.Epochs <= 0 || m.Steps <= 0 {
-			continue
-		}
-		s := float64(m.Steps) / float64(m.Epochs) / m.StepsPerSecond
-		all = append(all, s)
-		byKey[m.DataKey] = append(byKey[m.DataKey], s)
 	}
-	sp := speed{all: median(all), byKey: map[string]float64{}}
-	for k, v := range byKey {
-		sp.byKey[k] = median(v)
-	}
-	return sp, nil
+	return estimate.FromModels(models), nil
 }
