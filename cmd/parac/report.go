@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -57,24 +56,30 @@ same as a local run's of the same trials.`,
 					return err
 				}
 				for _, r := range res {
-					in := fromPlan(r, workdir)
+					in := report.FromPlan(reportPlan(r), workdir)
 					if servers, err := useServers(source, len(in.Trials) > 0); err != nil {
 						return err
 					} else if servers {
-						if in, err = planFromServers(cmd.Context(), r, workdir); err != nil {
+						if in, err = report.PlanFromServers(cmd.Context(), reportPlan(r), workdir); err != nil {
 							return err
 						}
 					}
 					inputs = append(inputs, in)
 				}
 			} else {
-				in, err := fromWorkDir(workdir, opts.Spec.Experiment)
+				in, err := report.FromWorkDir(workdir, opts.Spec.Experiment)
+				if several := (*report.SeveralExperimentsError)(nil); errors.As(err, &several) {
+					err = usageError{err}
+				}
 				servers, serr := useServers(source, err == nil)
 				if serr != nil {
 					return serr
 				}
 				if servers {
-					in, err = experimentFromServers(cmd.Context(), opts.Spec.Experiment, workdir)
+					if opts.Spec.Experiment == "" {
+						return usageError{errors.New("reporting from the servers without a spec: name the experiment with --experiment")}
+					}
+					in, err = report.ExperimentFromServers(cmd.Context(), opts.Spec.Experiment, workdir)
 				}
 				if err != nil {
 					return err
@@ -109,7 +114,7 @@ same as a local run's of the same trials.`,
 				if err := bundle.WriteFile(path, b.Bytes()); err != nil {
 					return fmt.Errorf("writing the report: %w", err)
 				}
-				fmt.Fprintf(stdout, "%s: %s with results, report in %s\n", in.Experiment, plural(withResults(in), "trial"), path)
+				fmt.Fprintf(stdout, "%s: %s with results, report in %s\n", in.Experiment, plural(report.WithResults(in), "trial"), path)
 			}
 			return nil
 		},
@@ -123,88 +128,15 @@ same as a local run's of the same trials.`,
 	return cmd
 }
 
-func withResults(in report.Input) int {
-	n := 0
-	for _, t := range in.Trials {
-		if _, err := os.Stat(filepath.Join(t.MetricsDir, bundle.FileMetrics)); err == nil {
-			n++
-		}
-	}
-	return n
-}
-
-// trialFromDir describes a trial folder the runner left.
-func trialFromDir(dir string, info local.TrialInfo) report.Trial {
-	t := report.Trial{
-		ID: info.ID, Label: info.Label, Overrides: info.Overrides,
-		ModelDir:   filepath.Join(dir, local.DirModel),
-		MetricsDir: filepath.Join(dir, local.DirMetrics),
-		Status:     "incomplete",
-	}
-	if local.Finished(dir) {
-		t.Status = "finished"
-	}
-	if b, err := os.ReadFile(filepath.Join(dir, local.DirOut, step.OutRunID)); err == nil {
-		t.RunID = strings.TrimSpace(string(b))
-	}
-	return t
-}
-
-// fromPlan reports the spec's trials that have a folder in the work dir.
-func fromPlan(r compiler.Result, workdir string) report.Input {
+// reportPlan is what the report needs of a compiled plan.
+func reportPlan(r compiler.Result) report.Plan {
 	p := r.Plan
-	l := local.Layout{Root: workdir, Experiment: p.Experiment.Name}
-	in := report.Input{Experiment: p.Experiment.Name, Params: p.Params}
+	rp := report.Plan{Experiment: p.Experiment.Name, Params: p.Params}
 	if tr := p.Experiment.Tracking; tr != nil {
-		in.TrackingURI = tr.URI
+		rp.TrackingURI, rp.MLflowExperiment = tr.URI, tr.Experiment
 	}
 	for _, t := range p.Trials {
-		dir := l.Trial(t.ID)
-		if _, err := os.Stat(dir); err != nil {
-			continue
-		}
-		in.Trials = append(in.Trials, trialFromDir(dir, local.TrialInfo{ID: t.ID, Label: t.Label(), Overrides: t.Overrides}))
+		rp.Trials = append(rp.Trials, local.TrialInfo{ID: t.ID, Label: t.Label(), Overrides: t.Overrides})
 	}
-	return in
-}
-
-// fromWorkDir reports every trial of one experiment in the work dir.
-func fromWorkDir(workdir, experiment string) (report.Input, error) {
-	if experiment == "" {
-		dirs, _ := filepath.Glob(filepath.Join(workdir, "*", "trials"))
-		var names []string
-		for _, d := range dirs {
-			names = append(names, filepath.Base(filepath.Dir(d)))
-		}
-		switch len(names) {
-		case 0:
-			return report.Input{}, fmt.Errorf("reporting: no trials in %s (run parac run first, or pass --workdir)", workdir)
-		case 1:
-			experiment = names[0]
-		default:
-			return report.Input{}, usageError{fmt.Errorf("%s holds several experiments (%s): pick one with --experiment", workdir, strings.Join(names, ", "))}
-		}
-	}
-	l := local.Layout{Root: workdir, Experiment: experiment}
-	dirs, _ := filepath.Glob(filepath.Join(l.Trials(), "*"))
-	in := report.Input{Experiment: experiment}
-	seen := map[string]bool{}
-	for _, d := range dirs {
-		info, err := local.ReadTrialInfo(d)
-		if err != nil {
-			continue
-		}
-		in.Trials = append(in.Trials, trialFromDir(d, info))
-		for _, o := range info.Overrides {
-			if !seen[o.Path] {
-				seen[o.Path] = true
-				in.Params = append(in.Params, o.Path)
-			}
-		}
-	}
-	if len(in.Trials) == 0 {
-		return report.Input{}, fmt.Errorf("reporting: no trials of %s in %s", experiment, workdir)
-	}
-	sort.SliceStable(in.Trials, func(i, j int) bool { return in.Trials[i].Label < in.Trials[j].Label })
-	return in, nil
+	return rp
 }
