@@ -75,7 +75,7 @@ func showPlan(ctx context.Context, stdout, stderr io.Writer, p *plan.Plan, f *lo
 	if err != nil {
 		return err
 	}
-	capParallel(&pol, f.parallel)
+	pol.Cap(f.parallel)
 
 	fmt.Fprintf(stdout, "%s: %s in %s (work dir %s)\n", p.Experiment.Name, plural(len(p.Trials), "trial"), plural(len(p.Datasets), "dataset"), l.Dir())
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)

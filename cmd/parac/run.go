@@ -9,10 +9,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -20,8 +18,8 @@ import (
 	lowering "parak8s.dev/parak8s/compiler/local"
 	"parak8s.dev/parak8s/compiler/plan"
 	"parak8s.dev/parak8s/runtime/bundle"
-	"parak8s.dev/parak8s/runtime/eval"
 	"parak8s.dev/parak8s/runtime/local"
+	"parak8s.dev/parak8s/runtime/report"
 	"parak8s.dev/parak8s/runtime/step"
 	"parak8s.dev/parak8s/schema"
 )
@@ -73,29 +71,11 @@ func parseSets(flags []string) ([]step.Override, error) {
 // selectTrials returns the indexes of the trials --only names (all of them
 // without --only).
 func selectTrials(p *plan.Plan, only []string) (map[int]bool, error) {
-	sel := map[int]bool{}
-	for i := range p.Trials {
-		sel[i] = len(only) == 0
-	}
-	for _, prefix := range only {
-		found := false
-		for i, t := range p.Trials {
-			if prefix != "" && strings.HasPrefix(t.ID, prefix) {
-				sel[i], found = true, true
-			}
-		}
-		if !found {
-			return nil, usageError{fmt.Errorf("--only %s: %s has no trial with that id", prefix, p.Experiment.Name)}
-		}
+	sel, err := lowering.Select(p, only)
+	if err != nil {
+		return nil, usageError{err}
 	}
 	return sel, nil
-}
-
-// capParallel applies --parallel to the sweep's parallelism.
-func capParallel(pol *local.Policy, n int) {
-	if n > 0 && (pol.Parallelism == 0 || n < pol.Parallelism) {
-		pol.Parallelism = n
-	}
 }
 
 // findProgram finds the step program: --parak8s, else next to parac, else
@@ -242,7 +222,7 @@ func runExperiment(ctx context.Context, p *plan.Plan, f *localFlags, opts local.
 	if err != nil {
 		return fmt.Errorf("planning %s: %w", p.Experiment.Name, err)
 	}
-	capParallel(&g.Policy, f.parallel)
+	g.Policy.Cap(f.parallel)
 	g.Lock = filepath.Join(l.Dir(), ".lock")
 	if err := writeConfig(l.Config(), p.Config); err != nil {
 		return err
@@ -264,7 +244,7 @@ func runExperiment(ctx context.Context, p *plan.Plan, f *localFlags, opts local.
 	s, err := local.Run(ctx, g, opts)
 	progress.Close()
 	if s.Units != nil {
-		summary(stdout, g, s)
+		report.RunSummary(stdout, g, s)
 	}
 	return err
 }
@@ -279,57 +259,6 @@ func writeConfig(path string, config []byte) error {
 		return fmt.Errorf("writing the config: %w", err)
 	}
 	return nil
-}
-
-// summary prints one line per trial (and per dataset that did not
-// succeed): status, time, accuracy and macro F1, swept values, and for a
-// failure the step, its error and its log.
-func summary(w io.Writer, g *local.Graph, s local.Summary) {
-	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TRIAL\tSTATUS\tTIME\tACCURACY\tF1\tSWEPT\tNOTE")
-	for i, u := range g.Units {
-		r := s.Units[i]
-		if u.Kind != "trial" && (r.Status == local.StatusDone || r.Status == local.StatusFinished || r.Status == local.StatusUnneeded) {
-			continue
-		}
-		name := step.Short(u.ID)
-		if u.Kind != "trial" {
-			name = u.Kind + " " + name
-		}
-		var acc, f1, took, note string
-		if r.Duration > 0 {
-			took = local.Round(r.Duration).String()
-		}
-		if rep, err := eval.Read(filepath.Join(u.Dir, local.DirMetrics, bundle.FileMetrics)); err == nil && (r.Status == local.StatusDone || r.Status == local.StatusFinished) {
-			acc = fmt.Sprintf("%.4f", rep.Accuracy)
-			if !slices.Contains(rep.Undefined, "f1_macro") {
-				f1 = fmt.Sprintf("%.4f", rep.Macro.F1)
-			}
-		}
-		if r.Failed >= 0 {
-			st := s.Steps[r.Failed]
-			note = fmt.Sprintf("%s: %v", g.Steps[r.Failed].Name, st.Err)
-			if st.Attempts > 1 {
-				note += fmt.Sprintf(" (%d attempts)", st.Attempts)
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, r.Status, took, acc, f1, u.Label, note)
-	}
-	tw.Flush()
-	counts := map[local.Status]int{}
-	for i, u := range g.Units {
-		if u.Kind == "trial" {
-			counts[s.Units[i].Status]++
-		}
-	}
-	var parts []string
-	for _, st := range []local.Status{local.StatusDone, local.StatusFinished, local.StatusFailed, local.StatusNotRun, local.StatusCancelled} {
-		if counts[st] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
-		}
-	}
-	fmt.Fprintf(w, "\ntrials: %s · %s\n", strings.Join(parts, ", "), local.Round(s.Elapsed))
 }
 
 func plural(n int, noun string) string {

@@ -3,12 +3,10 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,33 +15,9 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"parak8s.dev/parak8s/compiler"
 	"parak8s.dev/parak8s/internal/testenv"
 	"parak8s.dev/parak8s/runtime/step"
 )
-
-func TestSelectTrials(t *testing.T) {
-	res, err := compiler.Plan(filepath.Join("..", "..", "examples", "ecg"), compiler.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := res[0].Plan
-	sel, err := selectTrials(p, []string{p.Trials[3].Short()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range p.Trials {
-		if sel[i] != (i == 3) {
-			t.Errorf("--only %s: trial %d selected %v", p.Trials[3].Short(), i, sel[i])
-		}
-	}
-	if all, err := selectTrials(p, nil); err != nil || len(all) != len(p.Trials) || slices.Contains(slices.Collect(maps.Values(all)), false) {
-		t.Errorf("no --only: %v, %v; want every trial", all, err)
-	}
-	if _, err := selectTrials(p, []string{"ffffffffffff0"}); err == nil {
-		t.Error("--only with an unknown trial should fail")
-	}
-}
 
 func TestFindProgram(t *testing.T) {
 	dir := t.TempDir()

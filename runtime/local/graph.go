@@ -96,6 +96,14 @@ type Policy struct {
 	StepTimeout, Timeout time.Duration
 }
 
+// Cap lowers the parallelism to n (parac's --parallel): a cap of n > 0
+// applies when there is none or a larger one; n <= 0 changes nothing.
+func (p *Policy) Cap(n int) {
+	if n > 0 && (p.Parallelism == 0 || n < p.Parallelism) {
+		p.Parallelism = n
+	}
+}
+
 // Retry is a step's retry strategy (the contract's, see step.Retry).
 type Retry = step.Retry
 
