@@ -15,6 +15,7 @@
 // files; the steps' SVG files, drawn by the same package, are embedded as
 // data: URIs where the JSON files cannot give the drawing (no history, or
 // the one-vs-rest ROC curves of more than two classes).
+//
 // The package also assembles a report's Input — from the work directory
 // parac run leaves (FromWorkDir), from a compiled plan (FromPlan), or from
 // the servers a cluster sweep wrote to (FromServers, and TrialsFromEnv with
