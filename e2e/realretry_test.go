@@ -13,6 +13,7 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
 	"parak8s.dev/parak8s/platform"
@@ -114,9 +115,12 @@ func firstLine(ns []wfv1.NodeStatus) string {
 	return strings.SplitN(ns[0].Message, "\n", 2)[0]
 }
 
-// TestRealResume deletes a train pod in the middle of training: the retry, on
-// the same claim, resumes from the checkpoint the deleted pod wrote on SIGTERM
-// and the trial finishes.
+// TestRealResume deletes a train pod in the middle of training: the pod that
+// takes over, on the same claim, resumes from the checkpoint the deleted pod
+// wrote on SIGTERM and the trial finishes. Argo takes over in one of two
+// ways, depending on what its controller sees first: the deleted pod failed
+// (exit 75), so the node is retried as a second attempt; or the pod is gone,
+// so it recreates the pod under the same name (a new UID) in the same attempt.
 func TestRealResume(t *testing.T) {
 	rc := setupReal(t, false)
 	ctx := context.Background()
@@ -131,7 +135,7 @@ func TestRealResume(t *testing.T) {
 		}
 	}
 	wf.Spec.PodGC = nil
-	var deleted string
+	var deleted types.UID
 	sub := rc.submitAndWatch(t, encode(t, wf), 15*time.Minute, func(name string) {
 		p := rc.runningTrain(t, ctx, name, 5*time.Minute)
 		waitFor(t, 5*time.Minute, "two epochs in "+p.Name+"'s log", func() (bool, error) {
@@ -141,22 +145,22 @@ func TestRealResume(t *testing.T) {
 		if err := env.kube.CoreV1().Pods(rc.ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		deleted = p.Name
-		t.Logf("deleted %s in the middle of training", p.Name)
+		deleted = p.UID
+		t.Logf("deleted %s (uid %s) in the middle of training", p.Name, p.UID)
 	})
 	got := workflowIn(t, rc.ns, sub.names[0])
 	train := attempts(got, "train")
-	if got.Status.Phase != wfv1.WorkflowSucceeded || len(train) != 2 {
-		t.Fatalf("workflow %s (%s) with %d train attempts, want Succeeded after 2", got.Status.Phase, got.Status.Message, len(train))
+	if got.Status.Phase != wfv1.WorkflowSucceeded || len(train) < 1 || len(train) > 2 {
+		t.Fatalf("workflow %s (%s) with %d train attempts, want Succeeded after 1 (pod recreated) or 2 (retried)", got.Status.Phase, got.Status.Message, len(train))
 	}
-	t.Logf("first attempt: %s %q", train[0].Phase, firstLine(train[:1]))
+	t.Logf("%d train attempts; the first: %s %q", len(train), train[0].Phase, firstLine(train[:1]))
 	pods, err := env.kube.CoreV1().Pods(rc.ns).List(ctx, metav1.ListOptions{LabelSelector: "parak8s.dev/step=train,workflows.argoproj.io/workflow=" + got.Name})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var resumed string
 	for _, p := range pods.Items {
-		if p.Name == deleted || p.Status.Phase != corev1.PodSucceeded {
+		if p.UID == deleted || p.Status.Phase != corev1.PodSucceeded {
 			continue
 		}
 		log, err := podLog(ctx, rc.ns, p.Name)
