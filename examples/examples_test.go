@@ -5,13 +5,12 @@ import (
 	"path/filepath"
 	"testing"
 
-	"parak8s.dev/parak8s/internal/golden"
-
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"sigs.k8s.io/yaml"
 
 	"parak8s.dev/parak8s/compiler"
 	"parak8s.dev/parak8s/compiler/argo"
+	"parak8s.dev/parak8s/internal/golden"
 )
 
 // TestGolden compiles every example, checks the result with Argo's validator

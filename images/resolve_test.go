@@ -14,8 +14,6 @@ import (
 	"strings"
 	"testing"
 
-	"parak8s.dev/parak8s/internal/golden"
-
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -27,6 +25,7 @@ import (
 
 	"parak8s.dev/parak8s/compiler"
 	"parak8s.dev/parak8s/images"
+	"parak8s.dev/parak8s/internal/golden"
 )
 
 // TestResolveGolden compiles testdata/resolve with its images resolved

@@ -5,12 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	"parak8s.dev/parak8s/internal/golden"
-
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
+
+	"parak8s.dev/parak8s/internal/golden"
 )
 
 func testOptions(ns string) Options {

@@ -15,6 +15,7 @@ import (
 
 	"parak8s.dev/parak8s/compiler"
 	"parak8s.dev/parak8s/compiler/plan"
+	"parak8s.dev/parak8s/internal/stepfixture"
 	"parak8s.dev/parak8s/internal/testenv"
 	"parak8s.dev/parak8s/runtime/bundle"
 	"parak8s.dev/parak8s/runtime/eval"
@@ -200,23 +201,10 @@ func reportTrial(t *testing.T, dir string, tr plan.Trial, experiment string, wro
 			in.Probs = append(in.Probs, p)
 		}
 	}
-	r, err := eval.Compute(in, eval.DefaultOptions())
-	if err != nil {
+	if _, err := stepfixture.WriteMetrics(metrics, in); err != nil {
 		t.Fatal(err)
 	}
-	curves, err := eval.ROCCurves(in, eval.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	roc, err := eval.PlotROC(curves, eval.DefaultPlotOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf, err := eval.PlotConfusion(r.Confusion, eval.DefaultPlotOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range []string{model, metrics, filepath.Join(dir, local.DirOut)} {
+	for _, d := range []string{model, filepath.Join(dir, local.DirOut)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -228,9 +216,6 @@ func reportTrial(t *testing.T, dir string, tr plan.Trial, experiment string, wro
 		bundle.WriteJSON(filepath.Join(model, bundle.FileHistory), h),
 		bundle.WriteFile(filepath.Join(model, bundle.FileWeights), []byte("weights")),
 		eval.WriteSVG(filepath.Join(model, bundle.FileTraining), training),
-		bundle.WriteJSON(filepath.Join(metrics, bundle.FileMetrics), r),
-		eval.WriteSVG(filepath.Join(metrics, bundle.FileROC), roc),
-		eval.WriteSVG(filepath.Join(metrics, bundle.FileConfusion), conf),
 		bundle.WriteFile(filepath.Join(dir, local.DirOut, step.OutRunID), []byte(runID)),
 		bundle.WriteFile(filepath.Join(dir, local.FileDone), nil),
 	} {

@@ -6,11 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"parak8s.dev/parak8s/internal/golden"
-
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"parak8s.dev/parak8s/compiler/spec"
+	"parak8s.dev/parak8s/internal/golden"
 )
 
 // minInvalid is the least number of cases the invalid corpus must hold.

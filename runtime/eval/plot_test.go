@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"parak8s.dev/parak8s/internal/golden"
-
 	"parak8s.dev/parak8s/runtime/plot"
 )
 
