@@ -227,7 +227,7 @@ func (sp Split) Sets() (SplitSets, []Problem) {
 		s.Fractions = map[string]float64{}
 		sum, ok := 0.0, true
 		for _, n := range SplitNames() {
-			f, isNum := number(vals[n])
+			f, isNum := Number(vals[n])
 			if vals[n] == nil {
 				f, isNum = 0, true
 			}
@@ -313,7 +313,9 @@ var kindWords = map[SourceKind]string{SourceWFDB: "a WFDB source", SourceCSV: "a
 
 var splitsOf = map[SourceKind]string{SourceWFDB: `"fraction" or "record"`, SourceCSV: `"fraction" or "folder"`, SourceImages: `"fraction" or "folder"`}
 
-func number(v any) (float64, bool) {
+// Number reads a number held in one of the experiment's untyped fields
+// (split fractions, class weights): a decoded JSON number or a Go literal.
+func Number(v any) (float64, bool) {
 	switch t := v.(type) {
 	case float64:
 		return t, true

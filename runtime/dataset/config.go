@@ -56,20 +56,6 @@ func parseSplit(sp schema.Split) (splitSpec, error) {
 	return s, nil
 }
 
-func number(v any) (float64, bool) {
-	switch t := v.(type) {
-	case float64:
-		return t, true
-	case float32:
-		return float64(t), true
-	case int:
-		return float64(t), true
-	case int64:
-		return float64(t), true
-	}
-	return 0, false
-}
-
 // ECGOptions maps data.signal to runtime/data/ecg options.
 func ECGOptions(sig *schema.Signal) (ecg.Options, error) {
 	if sig == nil {

@@ -99,7 +99,7 @@ func floats(v any) ([]float64, error) {
 	case []any:
 		out := make([]float64, len(t))
 		for i, x := range t {
-			f, ok := number(x)
+			f, ok := schema.Number(x)
 			if !ok {
 				return nil, fmt.Errorf("class weights[%d]: %v (%T): want a number", i, x, x)
 			}
