@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"parak8s.dev/parak8s/runtime/step"
+	"parak8s.dev/parak8s/schema"
 )
 
 // Graph is a DAG of steps grouped into units.
@@ -107,12 +108,13 @@ func (p *Policy) Cap(n int) {
 // Retry is a step's retry strategy (the contract's, see step.Retry).
 type Retry = step.Retry
 
-// Retry policies.
+// Retry policies: the schema's workflow.retryPolicy values, as the
+// contract's Retry.Policy carries them.
 const (
-	RetryOnFailure        = "OnFailure"
-	RetryOnError          = "OnError"
-	RetryAlways           = "Always"
-	RetryOnTransientError = "OnTransientError"
+	RetryOnFailure        = string(schema.RetryOnFailure)
+	RetryOnError          = string(schema.RetryOnError)
+	RetryAlways           = string(schema.RetryAlways)
+	RetryOnTransientError = string(schema.RetryOnTransientError)
 )
 
 // check validates the graph and returns its steps' indexes in a

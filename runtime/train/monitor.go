@@ -5,17 +5,19 @@ import (
 	"math"
 
 	"parak8s.dev/parak8s/runtime/eval"
+	"parak8s.dev/parak8s/schema"
 )
 
 // Metric names of the validation results, as early stopping and push
-// conditions name them (without the "val_" prefix).
+// conditions name them (without the "val_" prefix): the schema's, as the
+// keys of the results' maps.
 const (
-	MetricLoss      = "loss"
-	MetricAccuracy  = "accuracy"
-	MetricAUC       = "auc"
-	MetricF1        = "f1"
-	MetricPrecision = "precision"
-	MetricRecall    = "recall"
+	MetricLoss      = string(schema.MetricLoss)
+	MetricAccuracy  = string(schema.MetricAccuracy)
+	MetricAUC       = string(schema.MetricAUC)
+	MetricF1        = string(schema.MetricF1)
+	MetricPrecision = string(schema.MetricPrecision)
+	MetricRecall    = string(schema.MetricRecall)
 )
 
 // Summary returns the headline metrics of an evaluation: accuracy and the
