@@ -9,7 +9,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"parak8s.dev/parak8s/compiler"
-	"parak8s.dev/parak8s/compiler/argo"
+	"parak8s.dev/parak8s/internal/argolint"
 	"parak8s.dev/parak8s/internal/golden"
 )
 
@@ -39,7 +39,7 @@ func TestGolden(t *testing.T) {
 				t.Errorf("example has %d trials, want at least %d", n, tc.minTrials)
 			}
 			got := res[0].Workflows[0].YAML
-			if err := argo.Validate(got); err != nil {
+			if err := argolint.Validate(got); err != nil {
 				t.Fatalf("argo rejects the example: %v", err)
 			}
 			var wf wfv1.Workflow

@@ -4,6 +4,7 @@
 // values), one template per step kind (from package templates), the
 // experiment's resolved config passed once as a raw artifact, and every
 // Argo-level setting of the spec (parallelism, retries, deadlines, pod GC,
-// TTL, security). Every workflow is checked with Argo's own validator before it
-// is returned, and a sweep too large for one workflow is split into shards.
+// TTL, security); a sweep too large for one workflow is split into shards.
+// Argo's own validator checks what Emit writes in the tests (internal/argolint),
+// not at compile time: see that package for why.
 package argo

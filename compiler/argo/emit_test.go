@@ -13,6 +13,7 @@ import (
 	"parak8s.dev/parak8s/compiler/argo"
 	"parak8s.dev/parak8s/compiler/plan"
 	"parak8s.dev/parak8s/compiler/spec"
+	"parak8s.dev/parak8s/internal/argolint"
 	"parak8s.dev/parak8s/runtime/step"
 )
 
@@ -192,7 +193,7 @@ func TestEmitShards(t *testing.T) {
 				if len(w.YAML) > tc.opts.MaxBytes {
 					t.Errorf("workflow of %d bytes exceeds %d", len(w.YAML), tc.opts.MaxBytes)
 				}
-				if err := argo.Validate(w.YAML); err != nil {
+				if err := argolint.Validate(w.YAML); err != nil {
 					t.Error(err)
 				}
 				names[w.Workflow.GenerateName] = true
@@ -264,7 +265,7 @@ func TestValidateRejects(t *testing.T) {
 		if bad == good {
 			t.Fatalf("%s: mutation did not apply", name)
 		}
-		if err := argo.Validate([]byte(bad)); err == nil {
+		if err := argolint.Validate([]byte(bad)); err == nil {
 			t.Errorf("%s: Validate accepted a broken workflow", name)
 		}
 	}
