@@ -57,6 +57,9 @@ var paracRuntime = []string{"local", "estimate", "report", "bundle", "eval", "pl
 	// parac data csv writes the beat CSV from WFDB records.
 	"dataset", "data/digest", "data/wfdb", "data/ecg", "data/splitmix", "data/images", "data/loader"}
 
+// heavy are packages parac must not link (see internal/argolint).
+var heavy = []string{"github.com/argoproj/argo-workflows/v3/workflow/validate", "k8s.io/client-go/kubernetes", "k8s.io/client-go/kubernetes/scheme", "parak8s.dev/parak8s/internal/argolint"}
+
 // compilerRuntime are the runtime packages a compiler package may import
 // besides the contract: the local lowering builds the local runner's graph.
 var compilerRuntime = map[string][]string{
@@ -104,6 +107,11 @@ func TestImportGraph(t *testing.T) {
 		}
 		if len(p.CgoFiles) > 0 {
 			t.Errorf("compiler side depends on cgo package %s", p.ImportPath)
+		}
+		// Argo's validator and client-go's clientset double parac's size
+		// and start-up; the tests run the validator (internal/argolint).
+		if slices.Contains(heavy, p.ImportPath) {
+			t.Errorf("parac links %s", p.ImportPath)
 		}
 	}
 	for _, p := range goList(t, nil, "./runtime/...") {
