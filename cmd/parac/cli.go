@@ -87,7 +87,8 @@ func compileCmd(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "compile FILE|DIR",
 		Short: "Compile a spec into Argo Workflow YAML (several documents when sharded)",
 		Long: `Compile loads a spec, expands its sweep and writes one Argo Workflow per
-experiment, validated with Argo's own validator. A sweep that would not fit
+experiment, every trial's configuration checked against the schema and the
+runtime's rules first (argo submit then runs Argo's validator). A sweep that would not fit
 into one workflow (etcd's object limit, or workflow.maxTrialsPerWorkflow) is
 split into shards, written as several YAML documents separated by "---";
 argo submit accepts them all at once.
