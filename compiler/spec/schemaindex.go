@@ -21,8 +21,9 @@ type schemaFields struct {
 }
 
 var indexSchema = sync.OnceValue(func() schemaFields {
-	cond := conditionalOf()
-	return schemaFields{conditional: cond, dependent: dependentOf(cond)}
+	walk := walkerOf(parseSchema())
+	cond := conditionalOf(walk)
+	return schemaFields{conditional: cond, dependent: dependentOf(walk, cond)}
 })
 
 // conditionalFields returns the labels of the fields the schema declares
@@ -39,7 +40,7 @@ func conditionalFields() map[string]bool { return indexSchema().conditional }
 func dependentFields() map[string]bool { return indexSchema().dependent }
 
 // conditionalOf walks the schema for conditionalFields.
-func conditionalOf() map[string]bool {
+func conditionalOf(walkSchema walker) map[string]bool {
 	fields := map[string]bool{}
 	walkSchema(func(n ast.Node) bool {
 		c, ok := n.(*ast.Comprehension)
@@ -60,9 +61,10 @@ func conditionalOf() map[string]bool {
 	return fields
 }
 
-// walkSchema walks the syntax of every file of the schema (files that do
-// not parse are left out: the schema's own tests parse them all).
-func walkSchema(visit func(ast.Node) bool) {
+// parseSchema parses every file of the schema (files that do not parse
+// are left out: the schema's own tests parse them all).
+func parseSchema() []*ast.File {
+	var files []*ast.File
 	_ = fs.WalkDir(schema.FS, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -72,15 +74,27 @@ func walkSchema(visit func(ast.Node) bool) {
 			return err
 		}
 		if f, err := parser.ParseFile(p, b); err == nil {
-			ast.Walk(f, visit, nil)
+			files = append(files, f)
 		}
 		return nil
 	})
+	return files
+}
+
+// walker walks the syntax of files, calling visit on every node.
+type walker func(visit func(ast.Node) bool)
+
+func walkerOf(files []*ast.File) walker {
+	return func(visit func(ast.Node) bool) {
+		for _, f := range files {
+			ast.Walk(f, visit, nil)
+		}
+	}
 }
 
 // dependentOf walks the schema for dependentFields; conditional are the
 // conditional fields.
-func dependentOf(conditional map[string]bool) map[string]bool {
+func dependentOf(walkSchema walker, conditional map[string]bool) map[string]bool {
 	names := map[string]bool{}
 	for name := range conditional {
 		names[name] = true
