@@ -14,10 +14,10 @@ import (
 
 // TestCorpusPassesArgo compiles the examples and every spec file of parac's
 // testscripts that the compiler accepts (the corpus's invalid specs stop
-// before Emit) and runs Argo's validator on each workflow it writes. parac does not link the
-// validator (see internal/argolint), so this is where every shape the corpus
-// reaches — tracking, registry, results, test splits, shards, pinned data,
-// retries, GPUs, the sweep modes — meets Argo's rules.
+// before Emit) and runs Argo's validator on each workflow it writes. parac
+// does not link the validator (see internal/argolint), so this test, with
+// TestEmitShards (shards) and the examples' goldens, is where the shapes
+// Emit writes meet Argo's rules.
 func TestCorpusPassesArgo(t *testing.T) {
 	archives, err := filepath.Glob("../../cmd/parac/testdata/*/*.txtar")
 	if err != nil || len(archives) == 0 {
