@@ -66,6 +66,7 @@ func Plan(path string, opts Options) ([]Result, error) {
 
 // Compile loads a spec, plans it and emits validated workflows.
 func Compile(path string, opts Options) ([]Result, error) {
+	go argo.Prime()
 	res, err := Plan(path, opts)
 	if err != nil {
 		return nil, err

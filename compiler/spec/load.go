@@ -78,6 +78,26 @@ func Load(path string, opts Options) ([]*Spec, error) {
 // loadSpec is Load without its time limit; it stores the start of the user's
 // first file in at (when not nil) before evaluating.
 func loadSpec(path string, opts Options, at *atomic.Pointer[token.Pos]) ([]*Spec, error) {
+	// The schema builds on another core while the spec's files are read,
+	// then its syntax index for the sweep's checks.
+	type envResult struct {
+		env *env
+		err error
+	}
+	envc := make(chan envResult, 1)
+	go func() {
+		e, err := getEnv()
+		envc <- envResult{e, err}
+		indexSchema()
+	}()
+	received := false
+	defer func() {
+		if !received { // returned before evaluating: keep the schema for the next load
+			if r := <-envc; r.err == nil {
+				putEnv(r.env)
+			}
+		}
+	}()
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("loading spec %q: %w", path, err)
@@ -125,10 +145,12 @@ func loadSpec(path string, opts Options, at *atomic.Pointer[token.Pos]) ([]*Spec
 	if err := checkBounds(inst.Files); err != nil {
 		return nil, err
 	}
-	env, err := getEnv()
-	if err != nil {
-		return nil, err
+	er := <-envc
+	received = true
+	if er.err != nil {
+		return nil, er.err
 	}
+	env := er.env
 	defer putEnv(env)
 	ctx, schemaRoot := env.ctx, env.schema
 	v := ctx.BuildInstance(inst)
@@ -272,16 +294,19 @@ func candidates(v cue.Value, want string) ([]candidate, error) {
 func decodeOne(ctx *cue.Context, root, user cue.Value, path string, files []string, syntax []*ast.File) (*Spec, error) {
 	def := root.LookupPath(cue.ParsePath(schema.Definition))
 	chk := &checker{ctx: ctx, root: root, def: def, user: user, prefix: path, files: files, syntax: syntax}
-	v := def.Unify(user)
-	if err := v.Validate(cue.Concrete(true), cue.All()); err != nil {
-		return nil, chk.invalid(err)
-	}
-	if exps := user.LookupPath(cue.ParsePath(ExperimentsField)); path == "" && exps.Exists() {
-		return nil, chk.rewrite(v.Err())
-	}
-	raw, err := v.MarshalJSON()
-	if err != nil {
-		return nil, chk.rewrite(err)
+	v, raw, ok := unifyData(ctx, def, user)
+	if !ok {
+		v = def.Unify(user)
+		if err := v.Validate(cue.Concrete(true), cue.All()); err != nil {
+			return nil, chk.invalid(err)
+		}
+		if exps := user.LookupPath(cue.ParsePath(ExperimentsField)); path == "" && exps.Exists() {
+			return nil, chk.rewrite(v.Err())
+		}
+		var err error
+		if raw, err = v.MarshalJSON(); err != nil {
+			return nil, chk.rewrite(err)
+		}
 	}
 	s := &Spec{Path: path, Files: files, checker: chk}
 	if err := json.Unmarshal(raw, &s.Resolved); err != nil {
@@ -409,4 +434,28 @@ func flatten(err error) error {
 // other spec problem.
 func (s *Spec) Errorf(path, format string, args ...any) error {
 	return cueerrors.Newf(s.checker.at(path), "%s: %s", s.checker.name(path), fmt.Sprintf(format, args...))
+}
+
+// unifyData is the quick way to def & user: when the user's value is
+// already concrete, its data (not its expressions) is unified with the
+// schema, which skips evaluating the spec's constraints a second time. It
+// reports false when the quick way does not apply or finds a problem; the
+// caller then unifies the values themselves, whose errors carry positions.
+func unifyData(ctx *cue.Context, def, user cue.Value) (cue.Value, []byte, bool) {
+	if user.Validate(cue.Concrete(true)) != nil {
+		return cue.Value{}, nil, false
+	}
+	data, err := user.MarshalJSON()
+	if err != nil {
+		return cue.Value{}, nil, false
+	}
+	v := def.Unify(ctx.CompileBytes(data))
+	if v.Validate(cue.Concrete(true)) != nil {
+		return cue.Value{}, nil, false
+	}
+	raw, err := v.MarshalJSON()
+	if err != nil {
+		return cue.Value{}, nil, false
+	}
+	return v, raw, true
 }

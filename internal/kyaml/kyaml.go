@@ -2,11 +2,6 @@ package kyaml
 
 import (
 	"encoding/json"
-	"fmt"
-	"math"
-	"strconv"
-
-	"go.yaml.in/yaml/v2"
 )
 
 // keepEmpty are keys whose empty object means something to Kubernetes or
@@ -23,49 +18,28 @@ func Marshal(obj any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var m any
-	if err := json.Unmarshal(b, &m); err != nil {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
 		return nil, err
 	}
-	prune(m)
-	y, err := yaml.Marshal(yamlNumbers(m))
-	if err != nil {
-		return nil, fmt.Errorf("as YAML: %w", err)
+	prune(v)
+	e := emitter{buf: make([]byte, 0, 2*len(b))}
+	skip := 0
+	m, isMap := v.(map[string]any)
+	l, isList := v.([]any)
+	switch {
+	case isMap && len(m) > 0:
+		e.mapping(m, 0, false)
+	case isList && len(l) > 0:
+		e.sequence(l, 0, false)
+	default:
+		e.value(v, 2)
+		skip = 1 // the space value writes after a key
 	}
-	return y, nil
-}
-
-// yamlNumbers replaces, in place below v, each number (a float64 from
-// JSON) by the value YAML resolves its JSON text to: an integral number
-// below 1e21, written as digits, is an int (int64 when it does not fit int,
-// uint64 when it does not fit that); any other is a float64.
-func yamlNumbers(v any) any {
-	switch t := v.(type) {
-	case float64:
-		if t != math.Trunc(t) || math.Abs(t) >= 1e21 {
-			return t
-		}
-		s := strconv.FormatFloat(t, 'f', -1, 64)
-		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-			if i == int64(int(i)) {
-				return int(i)
-			}
-			return i
-		}
-		if u, err := strconv.ParseUint(s, 10, 64); err == nil {
-			return u
-		}
-		return t
-	case map[string]any:
-		for k, e := range t {
-			t[k] = yamlNumbers(e)
-		}
-	case []any:
-		for i, e := range t {
-			t[i] = yamlNumbers(e)
-		}
+	if e.err != nil {
+		return nil, e.err
 	}
-	return v
+	return e.buf[skip:], nil
 }
 
 // prune removes nulls and empty objects and lists below v and reports
