@@ -142,8 +142,9 @@ func Build(exp schema.Experiment, resolved map[string]any, opts Options) (*Plan,
 	}
 	seen := map[string]bool{}
 	byKey := map[string]int{}
+	res := step.NewResolver(part, p.TrainImage, schema.TrialRoots())
 	for _, o := range pts {
-		t, err := trial(part, o, p.TrainImage)
+		t, err := trial(res, o)
 		if err != nil {
 			return nil, fmt.Errorf("planning %s: %w", exp.Name, err)
 		}
@@ -176,8 +177,8 @@ func resolveImage(field, ref string, opts Options) (string, error) {
 	return r, nil
 }
 
-func trial(resolved map[string]any, overrides []step.Override, image string) (Trial, error) {
-	r, err := step.Resolve(resolved, overrides, image, schema.TrialRoots())
+func trial(res *step.Resolver, overrides []step.Override) (Trial, error) {
+	r, err := res.Resolve(overrides)
 	if err != nil {
 		return Trial{}, err
 	}
@@ -187,7 +188,7 @@ func trial(resolved map[string]any, overrides []step.Override, image string) (Tr
 		Config:    r.Config,
 		DataKey:   r.DataKey,
 		Dataset:   r.Dataset,
-		Image:     image,
+		Image:     r.Image,
 		Seed:      r.Seed,
 	}, nil
 }

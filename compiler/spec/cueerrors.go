@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
@@ -442,7 +443,8 @@ func (c *checker) undecidable(rel []string, bad [][]string) bool {
 var (
 	validatorMsg = regexp.MustCompile(`\(does not satisfy (list\.MinItems|list\.MaxItems|strings\.MaxRunes|strings\.MinRunes)\((\d+)\)\)$`)
 	listLengths  = regexp.MustCompile(`^incompatible list lengths \((\d+) and (\d+)\)$`)
-	longString   = regexp.MustCompile(`^(.*?invalid value )("(?:[^"\\]|\\.){80,}")`)
+	// compiled on first use: its bounded repeat makes 80 states
+	longString = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(.*?invalid value )("(?:[^"\\]|\\.){80,}")`) })
 )
 
 // friendlier rewrites the messages of CUE's validators in the user's terms.
@@ -516,7 +518,7 @@ func cleanBottom(msg string) string {
 
 // shorten cuts the long string literals of a message.
 func shorten(msg string) string {
-	m := longString.FindStringSubmatchIndex(msg)
+	m := longString().FindStringSubmatchIndex(msg)
 	if m == nil {
 		return msg
 	}

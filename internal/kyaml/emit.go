@@ -227,31 +227,32 @@ func plainSafe(s string) bool {
 	return resolvesAsString(s)
 }
 
-// notString matches the plain scalars a YAML 1.1 reader may take for
-// something other than a string: numbers in YAML 1.1's forms (bases,
-// underscores, sexagesimal colons, exponents without a dot as yaml.v2
-// reads them), infinities, NaN, and anything that starts like a date.
-var notString = regexp.MustCompile(`(?i)^(` +
-	`[-+]?(0b[01_]+|0o?[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)` +
-	`|[-+]?([0-9][0-9_]*)?\.[0-9_.]*([eE][-+]?[0-9]+)?` +
-	`|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+` +
-	`|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?` +
-	`|[-+]?\.inf|\.nan` +
-	`)$|^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}`)
+// number matches the plain scalars YAML 1.1 reads as numbers, in its
+// forms (bases, underscores, sexagesimal colons, exponents without a dot as
+// yaml.v2 reads them, infinities, NaN); date the start of a timestamp.
+var (
+	number = regexp.MustCompile(`(?i)^(` +
+		`[-+]?(0b[01_]+|0o?[0-7_]+|0x[0-9a-f_]+|[0-9][0-9_]*)` +
+		`|[-+]?([0-9][0-9_]*)?\.[0-9_.]*(e[-+]?[0-9]+)?` +
+		`|[-+]?[0-9][0-9_]*e[-+]?[0-9]+` +
+		`|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?` +
+		`|[-+]?\.inf|\.nan` +
+		`)$`)
+	date = regexp.MustCompile(`^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}`)
+)
 
 // resolvesAsString reports whether a YAML 1.1 reader takes the plain text s
 // for a string: not null, a boolean, the merge key, a number or a date. It
 // errs towards false: a string quoted needlessly still reads back the same.
 func resolvesAsString(s string) bool {
-	switch strings.ToLower(s) {
-	case "", "~", "=", "<<", "null", "y", "n", "yes", "no", "on", "off", "true", "false":
-		return false
+	if len(s) <= len("false") {
+		switch strings.ToLower(s) {
+		case "", "~", "=", "<<", "null", "y", "n", "yes", "no", "on", "off", "true", "false":
+			return false
+		}
 	}
 	if c := s[0]; (c < '0' || c > '9') && c != '.' && c != '+' && c != '-' {
 		return true
-	}
-	if notString.MatchString(s) {
-		return false
 	}
 	// What Go's number parsers accept, as yaml.v2 tries them.
 	if _, err := strconv.ParseInt(s, 0, 64); err == nil {
@@ -262,6 +263,17 @@ func resolvesAsString(s string) bool {
 	}
 	if _, err := strconv.ParseFloat(s, 64); err == nil {
 		return false
+	}
+	if date.MatchString(s) {
+		return false
+	}
+	// The hex digits a, c, d and f appear in YAML's numbers only after 0x
+	// and in inf and nan: a trial id, say, needs no regular expression.
+	lower := strings.ToLower(s)
+	if !strings.ContainsAny(lower, "acdf") || strings.Contains(lower, "0x") || strings.Contains(lower, "inf") || strings.Contains(lower, "nan") {
+		if number.MatchString(s) {
+			return false
+		}
 	}
 	for _, p := range []string{"0b", "-0b", "+0b"} {
 		if rest, ok := strings.CutPrefix(s, p); ok {

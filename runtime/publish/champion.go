@@ -74,8 +74,9 @@ func Best(cands []Candidate) (Candidate, bool) {
 	return best, true
 }
 
-// trialTag is the tag of a model pushed for a trial: its 64-hex id.
-var trialTag = regexp.MustCompile(`^[0-9a-f]{64}$`)
+// trialTag is the tag of a model pushed for a trial: its 64-hex id
+// (compiled on first use, see tagPattern).
+var trialTag = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{64}$`) })
 
 // Candidates lists the models in repo (tagged with their trial id) of the
 // experiment that carry a rank by metric in the given direction. It reads
@@ -94,7 +95,7 @@ func Candidates(ctx context.Context, repo, experiment, metric string, higher boo
 		}
 		return nil, fmt.Errorf("listing the tags of %s: %w", r, err)
 	}
-	tags = slices.DeleteFunc(tags, func(tag string) bool { return !trialTag.MatchString(tag) })
+	tags = slices.DeleteFunc(tags, func(tag string) bool { return !trialTag().MatchString(tag) })
 	// The manifests are read opts.Jobs at a time: a registry across a
 	// network answers each after a round trip. (From a registry on a loaded
 	// 2-core machine, 200 took 1.1-3.4 s, one or four at a time alike.)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 )
@@ -14,11 +15,13 @@ import (
 // oci://repo@sha256:….
 const Scheme = "oci://"
 
-// tagPattern is the OCI distribution spec's tag grammar (at most 128 characters).
-var tagPattern = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+// tagPattern is the OCI distribution spec's tag grammar (at most 128
+// characters), compiled on first use: its bounded repeat compiles to 127
+// states, which every parac command paid at start-up.
+var tagPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`) })
 
 // ValidTag reports whether tag is a valid OCI tag.
-func ValidTag(tag string) bool { return tagPattern.MatchString(tag) }
+func ValidTag(tag string) bool { return tagPattern().MatchString(tag) }
 
 // ParseRef parses an artifact reference, with or without the oci:// prefix:
 // repo:tag, repo@sha256:… or repo (tag "latest"). Registries on this

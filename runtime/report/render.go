@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 
 	"parak8s.dev/parak8s/runtime/eval"
 	"parak8s.dev/parak8s/runtime/plot"
@@ -352,7 +353,10 @@ func sweepPlot(path string, ts []loaded, metric string) template.HTML {
 	return svgOf(c)
 }
 
-var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+// pageTemplate is parsed on first use, not when parac starts.
+var pageTemplate = sync.OnceValue(func() *template.Template { return template.Must(template.New("report").Parse(pageHTML)) })
+
+const pageHTML = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -427,4 +431,4 @@ code { font-size: 90%; }
 {{if .Omitted}}<p class="muted">{{.Omitted}} more trials are in the leaderboard and the sweep plots without their details (parac report --details).</p>{{end}}
 </body>
 </html>
-`))
+`

@@ -259,7 +259,7 @@ func Write(w io.Writer, in Input, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
-	if err := pageTemplate.Execute(w, page); err != nil {
+	if err := pageTemplate().Execute(w, page); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
 	return nil

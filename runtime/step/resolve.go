@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 )
 
 // Resolved is one trial as the compiler plans it and as a step program sees
@@ -31,19 +34,80 @@ type Resolved struct {
 
 // Resolve applies the overrides to the experiment and derives the trial's
 // ids. roots are the experiment fields that make up a trial's configuration
-// (schema.TrialRoots).
+// (schema.TrialRoots). The experiment is not modified; Resolved.Experiment
+// is a deep copy.
 func Resolve(experiment map[string]any, overrides []Override, image string, roots []string) (Resolved, error) {
-	m, err := Apply(experiment, overrides)
+	r, err := NewResolver(experiment, image, roots).Resolve(overrides)
 	if err != nil {
 		return Resolved{}, err
+	}
+	r.Experiment = Clone(r.Experiment).(map[string]any)
+	return r, nil
+}
+
+// Resolver resolves the trials of one experiment: the parts of it that no
+// override of a trial touches are encoded once, not once per trial.
+type Resolver struct {
+	base  map[string]any
+	image string
+	roots []string // sorted, as canonical JSON orders keys
+	// encoded holds the canonical JSON of untouched parts by dotted path;
+	// dataKey the data key while no override touches the data section.
+	encoded map[string][]byte
+	dataKey string
+}
+
+// NewResolver returns a Resolver of the experiment's trials. The experiment
+// must not change while the Resolver is used.
+func NewResolver(experiment map[string]any, image string, roots []string) *Resolver {
+	sorted := slices.Clone(roots)
+	slices.Sort(sorted)
+	return &Resolver{base: experiment, image: image, roots: slices.Compact(sorted), encoded: map[string][]byte{}}
+}
+
+// Resolve applies the overrides and derives the trial's ids, exactly as
+// Resolve does. Resolved.Experiment shares the parts no override touches
+// with the Resolver's experiment: do not modify it.
+func (r *Resolver) Resolve(overrides []Override) (Resolved, error) {
+	// set holds the paths the overrides set; on those and every path above
+	// one.
+	set, on := map[string]bool{}, map[string]bool{}
+	for _, o := range overrides {
+		set[o.Path] = true
+		for p := o.Path; ; {
+			on[p] = true
+			i := strings.LastIndexByte(p, '.')
+			if i < 0 {
+				break
+			}
+			p = p[:i]
+		}
+	}
+	m := make(map[string]any, len(r.base))
+	for k, v := range r.base {
+		if on[k] {
+			v = Clone(v)
+		}
+		m[k] = v
+	}
+	for _, o := range overrides {
+		if err := Set(m, o.Path, Clone(o.Value)); err != nil {
+			return Resolved{}, err
+		}
 	}
 	data, _ := m["data"].(map[string]any)
 	ref := DatasetRef(data)
-	key, err := DataKey(data, ref)
-	if err != nil {
-		return Resolved{}, err
+	key := r.dataKey
+	if key == "" || on["data"] {
+		var err error
+		if key, err = DataKey(data, ref); err != nil {
+			return Resolved{}, err
+		}
+		if !on["data"] {
+			r.dataKey = key
+		}
 	}
-	cfg, err := Canonical(TrialConfig(m, roots))
+	cfg, err := r.encode(make([]byte, 0, 1024), "", TrialConfig(m, r.roots), set, on)
 	if err != nil {
 		return Resolved{}, err
 	}
@@ -57,12 +121,50 @@ func Resolve(experiment map[string]any, overrides []Override, image string, root
 		Experiment: m,
 		Overrides:  overrides,
 		Config:     cfg,
-		ID:         TrialID(cfg, ref, image, seed),
+		ID:         TrialID(cfg, ref, r.image, seed),
 		DataKey:    key,
 		Dataset:    ref,
-		Image:      image,
+		Image:      r.image,
 		Seed:       seed,
 	}, nil
+}
+
+// encode appends the canonical JSON of v, found at path, as Canonical
+// writes it: objects above an override key by key, the parts no override
+// touches from the cache, what an override set whole.
+func (r *Resolver) encode(b []byte, path string, v any, set, on map[string]bool) ([]byte, error) {
+	obj, isObj := v.(map[string]any)
+	switch {
+	case path != "" && !on[path]:
+		enc, ok := r.encoded[path]
+		if !ok {
+			var err error
+			if enc, err = Canonical(v); err != nil {
+				return nil, err
+			}
+			r.encoded[path] = enc
+		}
+		return append(b, enc...), nil
+	case path != "" && set[path], !isObj, obj == nil:
+		enc, err := Canonical(v)
+		return append(b, enc...), err
+	}
+	b = append(b, '{')
+	for i, k := range slices.Sorted(maps.Keys(obj)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(appendString(b, k), ':')
+		sub := k
+		if path != "" {
+			sub = path + "." + k
+		}
+		var err error
+		if b, err = r.encode(b, sub, obj[k], set, on); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
 }
 
 // ErrMismatch marks a step invocation whose config does not give the trial id
