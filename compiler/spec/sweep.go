@@ -239,9 +239,14 @@ func spread(i, n, max int) bool {
 }
 
 // fieldOK reports whether v satisfies the schema's constraint of one field
-// (field, looked up in #Experiment) on its own.
+// (field, looked up in #Experiment) on its own. v is read as CUE reads the
+// trial's JSON, as validate does: 64 (a float64 from JSON) is an int.
 func (c *checker) fieldOK(field cue.Value, v any) bool {
-	return field.Unify(c.ctx.Encode(v)).Validate(cue.Concrete(true)) == nil
+	b, err := step.Canonical(v)
+	if err != nil {
+		return false
+	}
+	return field.Unify(c.ctx.CompileBytes(b)).Validate(cue.Concrete(true)) == nil
 }
 
 // fieldSchema returns the schema's constraint of the field at path in the
