@@ -442,15 +442,12 @@ func (s *Spec) Errorf(path, format string, args ...any) error {
 // reports false when the quick way does not apply or finds a problem; the
 // caller then unifies the values themselves, whose errors carry positions.
 func unifyData(ctx *cue.Context, def, user cue.Value) (cue.Value, []byte, bool) {
-	if user.Validate(cue.Concrete(true)) != nil {
-		return cue.Value{}, nil, false
-	}
-	data, err := user.MarshalJSON()
+	data, err := user.MarshalJSON() // fails when user is not concrete
 	if err != nil {
 		return cue.Value{}, nil, false
 	}
 	v := def.Unify(ctx.CompileBytes(data))
-	if v.Validate(cue.Concrete(true)) != nil {
+	if v.Validate(cue.Concrete(true), cue.All()) != nil {
 		return cue.Value{}, nil, false
 	}
 	raw, err := v.MarshalJSON()

@@ -46,14 +46,17 @@ func Resolve(experiment map[string]any, overrides []Override, image string, root
 }
 
 // Resolver resolves the trials of one experiment: the parts of it that no
-// override of a trial touches are encoded once, not once per trial.
+// override of a trial touches are copied and encoded once, not once per
+// trial.
 type Resolver struct {
 	base  map[string]any
 	image string
 	roots []string // sorted, as canonical JSON orders keys
-	// encoded holds the canonical JSON of untouched parts by dotted path;
-	// dataKey the data key while no override touches the data section.
+	// encoded holds the canonical JSON of untouched parts by dotted path,
+	// keys the sorted keys of the objects above an override; dataKey the
+	// data key while no override changes what prepare produces.
 	encoded map[string][]byte
+	keys    map[string][]string
 	dataKey string
 }
 
@@ -62,18 +65,20 @@ type Resolver struct {
 func NewResolver(experiment map[string]any, image string, roots []string) *Resolver {
 	sorted := slices.Clone(roots)
 	slices.Sort(sorted)
-	return &Resolver{base: experiment, image: image, roots: slices.Compact(sorted), encoded: map[string][]byte{}}
+	return &Resolver{base: experiment, image: image, roots: slices.Compact(sorted), encoded: map[string][]byte{}, keys: map[string][]string{}}
 }
 
 // Resolve applies the overrides and derives the trial's ids, exactly as
 // Resolve does. Resolved.Experiment shares the parts no override touches
 // with the Resolver's experiment: do not modify it.
 func (r *Resolver) Resolve(overrides []Override) (Resolved, error) {
-	// set holds the paths the overrides set; on those and every path above
+	// setAt holds the paths the overrides set; on those and every path above
 	// one.
-	set, on := map[string]bool{}, map[string]bool{}
+	setAt, on := map[string]bool{}, map[string]bool{}
+	prepared := false // whether an override changes what prepare produces
 	for _, o := range overrides {
-		set[o.Path] = true
+		setAt[o.Path] = true
+		prepared = prepared || o.Path == "data" || PreparePath(o.Path)
 		for p := o.Path; ; {
 			on[p] = true
 			i := strings.LastIndexByte(p, '.')
@@ -83,31 +88,25 @@ func (r *Resolver) Resolve(overrides []Override) (Resolved, error) {
 			p = p[:i]
 		}
 	}
-	m := make(map[string]any, len(r.base))
-	for k, v := range r.base {
-		if on[k] {
-			v = Clone(v)
-		}
-		m[k] = v
-	}
+	m := maps.Clone(r.base)
 	for _, o := range overrides {
-		if err := Set(m, o.Path, Clone(o.Value)); err != nil {
+		if err := set(m, o.Path, Clone(o.Value), true); err != nil {
 			return Resolved{}, err
 		}
 	}
 	data, _ := m["data"].(map[string]any)
 	ref := DatasetRef(data)
 	key := r.dataKey
-	if key == "" || on["data"] {
+	if key == "" || prepared {
 		var err error
 		if key, err = DataKey(data, ref); err != nil {
 			return Resolved{}, err
 		}
-		if !on["data"] {
+		if !prepared {
 			r.dataKey = key
 		}
 	}
-	cfg, err := r.encode(make([]byte, 0, 1024), "", TrialConfig(m, r.roots), set, on)
+	cfg, err := r.encode(make([]byte, 0, 1024), "", TrialConfig(m, r.roots), setAt, on)
 	if err != nil {
 		return Resolved{}, err
 	}
@@ -132,7 +131,7 @@ func (r *Resolver) Resolve(overrides []Override) (Resolved, error) {
 // encode appends the canonical JSON of v, found at path, as Canonical
 // writes it: objects above an override key by key, the parts no override
 // touches from the cache, what an override set whole.
-func (r *Resolver) encode(b []byte, path string, v any, set, on map[string]bool) ([]byte, error) {
+func (r *Resolver) encode(b []byte, path string, v any, setAt, on map[string]bool) ([]byte, error) {
 	obj, isObj := v.(map[string]any)
 	switch {
 	case path != "" && !on[path]:
@@ -145,12 +144,19 @@ func (r *Resolver) encode(b []byte, path string, v any, set, on map[string]bool)
 			r.encoded[path] = enc
 		}
 		return append(b, enc...), nil
-	case path != "" && set[path], !isObj, obj == nil:
+	case path != "" && setAt[path], !isObj, obj == nil:
 		enc, err := Canonical(v)
 		return append(b, enc...), err
 	}
+	// An object above an override has the keys of the experiment's own
+	// (overrides replace values, they never add a field).
+	keys, ok := r.keys[path]
+	if !ok {
+		keys = slices.Sorted(maps.Keys(obj))
+		r.keys[path] = keys
+	}
 	b = append(b, '{')
-	for i, k := range slices.Sorted(maps.Keys(obj)) {
+	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -160,7 +166,7 @@ func (r *Resolver) encode(b []byte, path string, v any, set, on map[string]bool)
 			sub = path + "." + k
 		}
 		var err error
-		if b, err = r.encode(b, sub, obj[k], set, on); err != nil {
+		if b, err = r.encode(b, sub, obj[k], setAt, on); err != nil {
 			return nil, err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 )
@@ -164,7 +165,12 @@ func DatasetRef(data map[string]any) string {
 // Set replaces the value at a dotted path ("training.optimizer.lr") inside
 // generic JSON maps. Every element of the path but the last must exist and be
 // an object; the last must exist too, so that a typo never adds a field.
-func Set(m map[string]any, path string, v any) error {
+func Set(m map[string]any, path string, v any) error { return set(m, path, v, false) }
+
+// set is Set; with copyPath it replaces each object on the way by a shallow
+// copy first, so that objects m shares with another experiment stay as
+// they are.
+func set(m map[string]any, path string, v any, copyPath bool) error {
 	parts := strings.Split(path, ".")
 	cur := m
 	for i, p := range parts {
@@ -179,6 +185,10 @@ func Set(m map[string]any, path string, v any) error {
 		obj, ok := next.(map[string]any)
 		if !ok {
 			return fmt.Errorf("setting %q: %q is not an object", path, strings.Join(parts[:i+1], "."))
+		}
+		if copyPath {
+			obj = maps.Clone(obj)
+			cur[p] = obj
 		}
 		cur = obj
 	}
