@@ -164,7 +164,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 	@for t in "FuzzLoad ./compiler/spec" "FuzzParseSet ./runtime/step" "FuzzParseCondition ./runtime/step" \
 	  "FuzzReadHeader ./runtime/data/wfdb" "FuzzParseAnnotations ./runtime/data/wfdb" "FuzzDecode212 ./runtime/data/wfdb" \
 	  "FuzzReadCSV ./runtime/data/ecg" "FuzzDecode ./runtime/data/images" "FuzzRead ./runtime/data/digest" \
-	  "FuzzParseTensors ./runtime/bundle"; do \
+	  "FuzzParseTensors ./runtime/bundle" "FuzzMarshal ./internal/kyaml"; do \
 	  set -- $$t; $(GO) test -run='^$$' -fuzz="^$$1$$" -fuzztime=$${FUZZTIME:-20s} $$2 || exit 1; \
 	done
 

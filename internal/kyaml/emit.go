@@ -2,6 +2,7 @@ package kyaml
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -62,12 +63,7 @@ func (e *emitter) value(v any, indent int) {
 // mapping writes the keys of m in order at indent; inline means the first
 // key goes on the current line (after "- ").
 func (e *emitter) mapping(m map[string]any, indent int, inline bool) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for i, k := range keys {
+	for i, k := range slices.Sorted(maps.Keys(m)) {
 		if i > 0 || !inline {
 			e.indent(indent)
 		}
