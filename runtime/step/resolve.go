@@ -52,11 +52,9 @@ type Resolver struct {
 	base  map[string]any
 	image string
 	roots []string // sorted, as canonical JSON orders keys
-	// encoded holds the canonical JSON of untouched parts by dotted path,
-	// keys the sorted keys of the objects above an override; dataKey the
-	// data key while no override changes what prepare produces.
+	// encoded holds the canonical JSON of untouched parts by dotted path;
+	// dataKey the data key while no override changes what prepare produces.
 	encoded map[string][]byte
-	keys    map[string][]string
 	dataKey string
 }
 
@@ -65,7 +63,7 @@ type Resolver struct {
 func NewResolver(experiment map[string]any, image string, roots []string) *Resolver {
 	sorted := slices.Clone(roots)
 	slices.Sort(sorted)
-	return &Resolver{base: experiment, image: image, roots: slices.Compact(sorted), encoded: map[string][]byte{}, keys: map[string][]string{}}
+	return &Resolver{base: experiment, image: image, roots: slices.Compact(sorted), encoded: map[string][]byte{}}
 }
 
 // Resolve applies the overrides and derives the trial's ids, exactly as
@@ -148,15 +146,10 @@ func (r *Resolver) encode(b []byte, path string, v any, setAt, on map[string]boo
 		enc, err := Canonical(v)
 		return append(b, enc...), err
 	}
-	// An object above an override has the keys of the experiment's own
-	// (overrides replace values, they never add a field).
-	keys, ok := r.keys[path]
-	if !ok {
-		keys = slices.Sorted(maps.Keys(obj))
-		r.keys[path] = keys
-	}
+	// The keys are sorted anew for each trial: a pinned digest drops the
+	// path from data.source (TrialConfig), so they vary between trials.
 	b = append(b, '{')
-	for i, k := range keys {
+	for i, k := range slices.Sorted(maps.Keys(obj)) {
 		if i > 0 {
 			b = append(b, ',')
 		}

@@ -48,7 +48,7 @@ func TestContentAddressIgnoresPinnedPath(t *testing.T) {
 func TestResolverMatchesWholeEncoding(t *testing.T) {
 	base := map[string]any{
 		"name":     "demo",
-		"data":     map[string]any{"source": map[string]any{"kind": "wfdb", "path": "/data/mitdb"}, "loader": map[string]any{"batchSize": 64.0}, "classes": []any{"N", "V"}},
+		"data":     map[string]any{"source": map[string]any{"kind": "wfdb", "path": "/data/mitdb", "digest": ""}, "loader": map[string]any{"batchSize": 64.0}, "classes": []any{"N", "V"}},
 		"model":    map[string]any{"kind": "deepcnn1d", "dropout": 0.1},
 		"training": map[string]any{"seed": 7.0, "optimizer": map[string]any{"lr": 1e-3}},
 		"sweep":    map[string]any{"mode": "grid"},
@@ -65,6 +65,10 @@ func TestResolverMatchesWholeEncoding(t *testing.T) {
 		{{Path: "training.seed", Value: 9.0}},
 		{{Path: "model", Value: map[string]any{"kind": "resnet", "dropout": 0.2}}, {Path: "model.dropout", Value: 0.5}},
 		{{Path: "model.dropout", Value: 0.5}, {Path: "data.source", Value: map[string]any{"kind": "wfdb", "path": "/p", "digest": "sha256:" + strings.Repeat("c", 64)}}},
+		// A digest drops the path from the trial config: the objects above
+		// an override need not keep their keys from one trial to the next.
+		{{Path: "data.source.digest", Value: ""}},
+		{{Path: "data.source.digest", Value: "sha256:" + strings.Repeat("d", 64)}},
 		nil,
 	} {
 		got, err := res.Resolve(ovs)
