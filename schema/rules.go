@@ -115,6 +115,14 @@ func (e Experiment) Problems() []Problem {
 	if w, ok := e.Training.Loss.ClassWeights.([]any); ok && len(classes) > 0 && len(w) != len(classes) {
 		add("training.loss.classWeights", "%d weights for %d classes (%s): want one per class", len(w), len(classes), strings.Join(classes, ", "))
 	}
+	if v := e.Evaluation.TestTimeViews; v > 1 {
+		switch img := d.Image; {
+		case kind != SourceImages:
+			add("evaluation.testTimeViews", "views are warps of images, but data.source.kind is %q", kind)
+		case img == nil || !img.Augment.Enabled || (img.Augment.Rotate == 0 && img.Augment.Shift == 0 && img.Augment.Crop == 1 && !img.Augment.Flip):
+			add("evaluation.testTimeViews", "views are warps of data.image.augment's rotation, shift, crop and flip, and it has none: all %d views would be the image itself", v)
+		}
+	}
 	if e.Evaluation.Threshold != nil && len(classes) > 0 && len(classes) != 2 {
 		add("evaluation.threshold", "a decision threshold needs 2 classes, the data has %d", len(classes))
 	}
@@ -175,7 +183,7 @@ func RuleFields() []string {
 	return []string{
 		"data.source", "data.split", "data.classes", "data.signal", "data.image",
 		"model.kind", "model.adaptBatchNorm", "model.deepcnn1d.rrExpert",
-		"training.loss.classWeights", "evaluation.split", "evaluation.threshold",
+		"training.loss.classWeights", "evaluation.split", "evaluation.threshold", "evaluation.testTimeViews",
 	}
 }
 

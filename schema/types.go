@@ -251,6 +251,9 @@ type Evaluation struct {
 	Metrics   []Metric `json:"metrics"`
 	Threshold *float64 `json:"threshold,omitempty"`
 	Split     string   `json:"split"`
+	// TestTimeViews > 1 averages the class probabilities over that many
+	// views of each image (runtime/score).
+	TestTimeViews int `json:"testTimeViews,omitempty"`
 }
 
 // Tracking mirrors #Tracking.

@@ -164,3 +164,14 @@ func augmentOptions(a schema.Augment, seed uint64) (images.Augment, error) {
 		Contrast:   a.Contrast,
 	}, nil
 }
+
+// ViewAugment is the augmentation whose geometry gives the test-time views
+// of evaluation.testTimeViews (images.Augment.View): data.image.augment
+// with a fixed seed, so the views are the same in every run and trial.
+func ViewAugment(exp schema.Experiment) (images.Augment, error) {
+	img := exp.Data.Image
+	if img == nil || !img.Augment.Enabled {
+		return images.Augment{}, fmt.Errorf("evaluation.testTimeViews: %d views need images with data.image.augment", exp.Evaluation.TestTimeViews)
+	}
+	return augmentOptions(img.Augment, 0)
+}

@@ -125,3 +125,32 @@ func jitter(pix []float32, d draw) {
 		pix[i] = min(max(v, 0), 1)
 	}
 }
+
+// View writes view v of samples images (c planes of size×size each, raw or
+// normalised: the warp is linear and fills from the edge) from src into dst,
+// for test-time augmentation: view 0 is the images themselves, view v ≥ 1
+// one warp of the augmentation's geometry (rotation, zoom, shift and, with
+// HFlip, a flip; brightness and contrast are left alone), the same warp for
+// every image. The warp of view v is drawn from (Seed, v) apart from the
+// draws of any training epoch, so a view is the same in every run.
+func (a Augment) View(src, dst []float32, samples, c, size, v int) {
+	n := c * size * size
+	if v == 0 || a.viewDraw(v, size).identityGeometry() {
+		copy(dst[:samples*n], src[:samples*n])
+		return
+	}
+	d := a.viewDraw(v, size)
+	for i := range samples {
+		warp(src[i*n:(i+1)*n], dst[i*n:(i+1)*n], c, size, d, FillEdge)
+	}
+}
+
+// viewDraw is the warp of test-time view v ≥ 1: the draw of a negative
+// epoch, which training never asks for, with the flip forced on for odd
+// views when HFlip is set (so half the views are mirrored, as on average
+// in training).
+func (a Augment) viewDraw(v, size int) draw {
+	d := a.drawFor(-v, 0, size)
+	d.flip = a.HFlip && v%2 == 1
+	return d
+}

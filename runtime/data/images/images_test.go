@@ -581,6 +581,80 @@ func TestAugmentation(t *testing.T) {
 	}
 }
 
+// TestView: view 0 is the images; other views are fixed warps of the
+// augmentation's geometry, the same for every image and every call, which
+// commute with normalisation (edge fill); odd views flip with HFlip.
+func TestView(t *testing.T) {
+	const size, c, samples = 12, 2, 3
+	src := make([]float32, samples*c*size*size)
+	for i := range src {
+		src[i] = float32((i*37)%101) / 100
+	}
+	aug := DefaultAugment()
+	aug.Brightness, aug.Contrast = 0.5, 0.5 // must not touch the views
+	view := func(a Augment, x []float32, v int) []float32 {
+		dst := make([]float32, len(x))
+		a.View(x, dst, len(x)/(c*size*size), c, size, v)
+		return dst
+	}
+	if !slices.Equal(view(aug, src, 0), src) {
+		t.Fatal("view 0 is not the images themselves")
+	}
+	seen := [][]float32{src}
+	for v := 1; v < 6; v++ {
+		got := view(aug, src, v)
+		if !slices.Equal(got, view(aug, src, v)) {
+			t.Fatalf("view %d differs between calls", v)
+		}
+		for j, s := range seen {
+			if slices.Equal(got, s) {
+				t.Fatalf("view %d equals view %d", v, j)
+			}
+		}
+		seen = append(seen, got)
+		// The same warp for every image: the second image's view is the
+		// view of the second image alone.
+		n := c * size * size
+		if !slices.Equal(got[n:2*n], view(aug, src[n:2*n], v)) {
+			t.Fatalf("view %d warps images differently", v)
+		}
+		// Normalising commutes with the warp, so views of normalised
+		// tensors are the normalised views.
+		norm := func(x []float32) []float32 {
+			out := make([]float32, len(x))
+			for i, p := range x {
+				out[i] = (p - 0.5) / 0.25
+			}
+			return out
+		}
+		a, b := view(aug, norm(src), v), norm(got)
+		for i := range a {
+			if !near(float64(a[i]), float64(b[i]), 1e-4) {
+				t.Fatalf("view %d: warp of the normalised image %v, normalised warp %v at %d", v, a[i], b[i], i)
+			}
+		}
+	}
+	// No geometry: every view is the image.
+	if !slices.Equal(view(Augment{Enabled: true, Brightness: 0.3}, src, 3), src) {
+		t.Fatal("a view without geometry changed the images")
+	}
+	// HFlip only: odd views are mirrors, even views the image.
+	flip := Augment{Enabled: true, HFlip: true}
+	one, two := view(flip, src, 1), view(flip, src, 2)
+	if !slices.Equal(two, src) {
+		t.Fatal("view 2 of a flip-only augmentation is not the image")
+	}
+	for p := range samples * c {
+		for y := range size {
+			for x := range size {
+				if one[p*size*size+y*size+x] != src[p*size*size+y*size+size-1-x] {
+					t.Fatalf("view 1 of a flip-only augmentation is not the mirror at plane %d (%d,%d)", p, x, y)
+				}
+			}
+		}
+	}
+}
+
 func TestRealPneumonia(t *testing.T) {
 	dir := testenv.Pneumonia(t)
 	opts := DefaultOptions()
