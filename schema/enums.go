@@ -61,18 +61,6 @@ const (
 	LabelsSymbols LabelScheme = "symbols"
 )
 
-// TemplateFrom is data.signal.templateFrom: which beats of a record its
-// template is the median of.
-type TemplateFrom string
-
-// Values of data.signal.templateFrom.
-const (
-	// TemplateAll takes every beat of the record (the default).
-	TemplateAll TemplateFrom = "all"
-	// TemplateLate takes the quarter that follow the longest RR intervals.
-	TemplateLate TemplateFrom = "late"
-)
-
 // SplitBy is data.split.by: how the data is split into train, val and test.
 type SplitBy string
 

@@ -95,9 +95,6 @@ func (e Experiment) Problems() []Problem {
 			}
 			classes = AAMIClasses()
 		}
-		if sig.TemplateFrom != "" && !sig.RecordTemplate {
-			add("data.signal.templateFrom", "chooses the beats of the record template, which is off: set data.signal.recordTemplate")
-		}
 		if kind == SourceCSV {
 			if sig.Labels != LabelsAAMI {
 				add("data.signal.labels", "a beat CSV holds AAMI class numbers: want \"aami\"")

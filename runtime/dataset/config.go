@@ -94,7 +94,6 @@ func ECGOptions(sig *schema.Signal) (ecg.Options, error) {
 	o.RRIrregularity = sig.RRIrregularity
 	o.RRAverage = sig.RRAverage
 	o.Template = sig.RecordTemplate
-	o.TemplateLate = sig.TemplateFrom == schema.TemplateLate
 	if o.Template && sig.Augment.Enabled {
 		return o, fmt.Errorf("data.signal.augment.enabled: augmentation cannot be combined with data.signal.recordTemplate")
 	}

@@ -394,31 +394,21 @@ func BenchmarkExtract(b *testing.B) {
 // TestExtractTemplate checks the record-template channel on the synthetic
 // ramp record, where every window is its R peak's time plus a fixed ramp:
 // the per-sample median of the windows is the median beat's window, so each
-// difference is a constant, (R peak - median R peak)/100 mV. With
-// TemplateLate the median is over the beats after the longest quarter of
-// the intervals (all of them below minLate intervals).
+// difference is a constant, (R peak - median R peak)/100 mV.
 func TestExtractTemplate(t *testing.T) {
 	rec := synthRecord(4000, "V5", "MLII")
 	opt := DefaultOptions()
 	opt.Rate, opt.Before, opt.After, opt.Normalize = 0, 0.1, 0.2, NormNone
 	opt.Template = true
-	// Nine intervals, six of 100 samples then three of 300: the quarter
-	// from the upper quartile on is the three beats after the long ones.
-	rhythm := []int64{100, 200, 300, 400, 500, 600, 700, 1000, 1300, 1600}
 	for _, c := range []struct {
 		name  string
 		peaks []int64
-		late  bool
 		mid   float64 // per-sample median R peak
 	}{
-		{"odd", []int64{720, 1000, 1450}, false, 1000},
-		{"even", []int64{720, 1000}, false, 860},
-		{"one", []int64{1500}, false, 1500},
-		{"all of a rhythm", rhythm, false, 550},
-		{"late of a rhythm", rhythm, true, 1300},
-		{"late of too few", []int64{720, 1000, 1450}, true, 1000},
+		{"odd", []int64{720, 1000, 1450}, 1000},
+		{"even", []int64{720, 1000}, 860},
+		{"one", []int64{1500}, 1500},
 	} {
-		opt.TemplateLate = c.late
 		var anns []wfdb.Annotation
 		for _, p := range c.peaks {
 			anns = append(anns, wfdb.Annotation{Sample: p, Symbol: "N"})

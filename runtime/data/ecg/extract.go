@@ -228,27 +228,22 @@ func Extract(rec *wfdb.Record, anns []wfdb.Annotation, opt Options) ([]Beat, Sta
 		beats = append(beats, b)
 	}
 	if opt.Template {
-		addTemplateChannel(beats, opt.TemplateLate)
+		addTemplateChannel(beats)
 	}
 	return beats, st, nil
 }
 
 // addTemplateChannel appends to every beat's window its difference from
-// the per-sample median of the windows (which have one length) of all the
-// beats or, with late, of lateBeats'.
-func addTemplateChannel(beats []Beat, late bool) {
+// the per-sample median of all the windows (which have one length).
+func addTemplateChannel(beats []Beat) {
 	if len(beats) == 0 {
 		return
 	}
-	from := beats
-	if late {
-		from = lateBeats(beats)
-	}
 	n := len(beats[0].Signal)
 	tmpl := make([]float32, n)
-	col := make([]float32, len(from))
+	col := make([]float32, len(beats))
 	for j := range n {
-		for i, b := range from {
+		for i, b := range beats {
 			col[i] = b.Signal[j]
 		}
 		tmpl[j] = float32(median(col))
@@ -262,32 +257,6 @@ func addTemplateChannel(beats []Beat, late bool) {
 		}
 		beats[i].Signal = s
 	}
-}
-
-// minLate is the fewest beats lateBeats takes its quarter from.
-const minLate = 8
-
-// lateBeats returns the beats (in time order) whose interval from the
-// previous beat is at least the upper quartile of those intervals: the
-// quarter least likely to be premature. With fewer than minLate beats
-// with a previous one it returns them all.
-func lateBeats(beats []Beat) []Beat {
-	if len(beats)-1 < minLate {
-		return beats
-	}
-	pre := make([]int64, len(beats)-1)
-	for i := range pre {
-		pre[i] = beats[i+1].Sample - beats[i].Sample
-	}
-	sorted := slices.Sorted(slices.Values(pre))
-	cut := sorted[(3*len(sorted))/4]
-	var out []Beat
-	for i, p := range pre {
-		if p >= cut {
-			out = append(out, beats[i+1])
-		}
-	}
-	return out
 }
 
 func mapAll(s []int64, f func(int64) int64) []int64 {

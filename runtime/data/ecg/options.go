@@ -107,11 +107,6 @@ type Options struct {
 	// windows cut from that record (its usual beat, found without labels).
 	// Beat.Signal then holds the window followed by the difference.
 	Template bool
-	// TemplateLate takes the template from the quarter of the record's
-	// beats that follow its longest RR intervals, the beats least likely
-	// to be premature, instead of from all of them: in a record whose
-	// beats are mostly premature the median of all of them is premature.
-	TemplateLate bool
 }
 
 // Features returns the number of RR features per beat.
