@@ -134,12 +134,11 @@ func jitter(pix []float32, d draw) {
 // every image. The warp of view v is drawn from (Seed, v) apart from the
 // draws of any training epoch, so a view is the same in every run.
 func (a Augment) View(src, dst []float32, samples, c, size, v int) {
-	n := c * size * size
-	if v == 0 || a.viewDraw(v, size).identityGeometry() {
+	n, d := c*size*size, a.viewDraw(v, size)
+	if v == 0 || d.identityGeometry() {
 		copy(dst[:samples*n], src[:samples*n])
 		return
 	}
-	d := a.viewDraw(v, size)
 	for i := range samples {
 		warp(src[i*n:(i+1)*n], dst[i*n:(i+1)*n], c, size, d, FillEdge)
 	}

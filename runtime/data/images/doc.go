@@ -44,6 +44,9 @@
 // Chest X-rays are not mirror-symmetric (the heart is on the left), which is
 // why HFlip is off unless asked for.
 //
+// Augment.View gives test-time views: the images themselves or one fixed
+// warp of the augmentation's geometry, the same for every image and run.
+//
 // # Splits
 //
 // When only one folder exists, SplitStratified holds out a fraction of every
