@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 
+	"parak8s.dev/parak8s/examples/ecg-cv/rhythm"
 	"parak8s.dev/parak8s/runtime/data/ecg"
 	"parak8s.dev/parak8s/runtime/data/wfdb"
 )
@@ -47,46 +48,28 @@ func synth(name string, times []float64, syms []string, opt ecg.Options) []ecg.B
 	return b
 }
 
-// synthRecords: "ectopic": sinus bradycardia (1.5 s) broken by runs of 1-6
-// APBs at 0.8 s, each run ended by a 2-4 s pause (most beats are APBs);
-// "af": all N, RR uniform 0.4-1.2 s; "sinus-apb": 0.8 s sinus, 5% APBs at
-// 0.55 s with a 1.05 s pause after.
+// synthRecords: the rhythms of package rhythm, drawn one after another
+// from one generator: "ectopic" (most beats are APBs), "af" (all N) and
+// "sinus-apb".
 func synthRecords(opt ecg.Options) map[string][]ecg.Beat {
 	r := rand.New(rand.NewSource(7))
+	syms := func(premature []bool) []string {
+		s := make([]string, len(premature))
+		for i, p := range premature {
+			s[i] = "N"
+			if p {
+				s[i] = "A"
+			}
+		}
+		return s
+	}
 	out := map[string][]ecg.Beat{}
-	var t []float64
-	var s []string
-	cur := 1.0
-	for cur < 1800 {
-		t, s = append(t, cur), append(s, "N")
-		cur += 1.5 * (1 + 0.03*r.NormFloat64())
-		k := 1 + r.Intn(6)
-		cur -= 0.7
-		for range k {
-			t, s = append(t, cur), append(s, "A")
-			cur += 0.8 * (1 + 0.03*r.NormFloat64())
-		}
-		cur += 2 + 2*r.Float64() - 0.8
-	}
-	out["ectopic"] = synth("ectopic", t, s, opt)
-	t, s, cur = nil, nil, 1
-	for cur < 1800 {
-		t, s = append(t, cur), append(s, "N")
-		cur += 0.4 + 0.8*r.Float64()
-	}
-	out["af"] = synth("af", t, s, opt)
-	t, s, cur = nil, nil, 1
-	for cur < 1800 {
-		if r.Float64() < 0.05 {
-			t, s = append(t, cur-0.25), append(s, "A")
-			cur += 0.8 * (1 + 0.02*r.NormFloat64())
-			t, s = append(t, cur), append(s, "N")
-		} else {
-			t, s = append(t, cur), append(s, "N")
-		}
-		cur += 0.8 * (1 + 0.02*r.NormFloat64())
-	}
-	out["sinus-apb"] = synth("sinus-apb", t, s, opt)
+	t, p := rhythm.Ectopic(r)
+	out["ectopic"] = synth("ectopic", t, syms(p), opt)
+	t = rhythm.AF(r)
+	out["af"] = synth("af", t, syms(make([]bool, len(t))), opt)
+	t, p = rhythm.SinusAPB(r)
+	out["sinus-apb"] = synth("sinus-apb", t, syms(p), opt)
 	return out
 }
 

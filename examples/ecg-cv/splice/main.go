@@ -5,11 +5,9 @@
 // the gaps between complexes are bridged by a straight line. Two records
 // per donor, each in its own folder under -out:
 //
-//   - ectopic: sinus bradycardia (1.5 s) broken by runs of 1-6 atrial
-//     premature beats at 0.8 s, each run ended by a 2-4 s pause, so most
-//     beats are premature (the rhythm rrprobe's "ectopic" record has);
-//   - sinus-apb: 0.8 s sinus rhythm with 5% premature beats 0.25 s early
-//     and a compensatory pause, the rhythm DS1's S beats mostly come in.
+//   - ectopic: rhythm.Ectopic, most beats premature (the rhythm of
+//     rrprobe's "ectopic" record);
+//   - sinus-apb: rhythm.SinusAPB, the rhythm DS1's S beats mostly come in.
 //
 // Sinus beats are the donor's beats of its commonest normal-class symbol
 // (N, L or R), premature beats its A beats. A research harness behind
@@ -27,41 +25,18 @@ import (
 	"os"
 	"path/filepath"
 
+	"parak8s.dev/parak8s/examples/ecg-cv/rhythm"
 	"parak8s.dev/parak8s/runtime/data/wfdb"
 )
 
-const (
-	pre, post = 0.25, 0.45 // seconds of the complex copied around its R peak
-	length    = 1800.0     // seconds of rhythm
-)
+// pre and post are the seconds of a complex copied around its R peak.
+const pre, post = 0.25, 0.45
 
-// rhythm returns beat times (s) and whether each beat is premature.
-func rhythm(kind string, r *rand.Rand) (times []float64, premature []bool) {
-	add := func(t float64, p bool) { times, premature = append(times, t), append(premature, p) }
-	cur := 1.0
-	switch kind {
-	case "ectopic":
-		for cur < length {
-			add(cur, false)
-			cur += 1.5*(1+0.03*r.NormFloat64()) - 0.7
-			for range 1 + r.Intn(6) {
-				add(cur, true)
-				cur += 0.8 * (1 + 0.03*r.NormFloat64())
-			}
-			cur += 2 + 2*r.Float64() - 0.8
-		}
-	case "sinus-apb":
-		for cur < length {
-			if r.Float64() < 0.05 {
-				add(cur-0.25, true)
-				cur += 0.8 * (1 + 0.02*r.NormFloat64())
-			}
-			add(cur, false)
-			cur += 0.8 * (1 + 0.02*r.NormFloat64())
-		}
-	}
-	return times, premature
-}
+// rhythms are the records made per donor, each from a fresh generator.
+var rhythms = []struct {
+	name string
+	make func(*rand.Rand) ([]float64, []bool)
+}{{"ectopic", rhythm.Ectopic}, {"sinus-apb", rhythm.SinusAPB}}
 
 func main() {
 	dir := flag.String("data", "../shared/data/mitdb", "MIT-BIH record folder")
@@ -106,10 +81,10 @@ func run(dir, donor, out string, seed int64) error {
 	if len(beats["A"]) == 0 || len(beats[sinus]) == 0 {
 		return fmt.Errorf("record %s has %d A and %d %s beats", donor, len(beats["A"]), len(beats[sinus]), sinus)
 	}
-	for _, kind := range []string{"ectopic", "sinus-apb"} {
+	for _, rh := range rhythms {
 		r := rand.New(rand.NewSource(seed))
-		times, premature := rhythm(kind, r)
-		n := int64((length + 5) * fs)
+		times, premature := rh.make(r)
+		n := int64((rhythm.Length + 5) * fs)
 		y := make([]int16, n)
 		var out2 []wfdb.Annotation
 		last, lastV := int64(0), sig[0]
@@ -138,7 +113,7 @@ func run(dir, donor, out string, seed int64) error {
 		for s := last; s < n; s++ {
 			y[s] = lastV
 		}
-		name := donor + "-" + kind
+		name := donor + "-" + rh.name
 		if err := write(filepath.Join(out, name), name, rec.Header.Signals[lead], fs, y, out2); err != nil {
 			return err
 		}
