@@ -473,9 +473,10 @@ func Load(dir string, records []string, opt Options) (*Dataset, Stats, error) {
 
 // LoadRetimed extracts the beats of copies of records from dir: copies
 // copies of each record that has MinRetimeBeats S-class beats, each
-// re-timed by Retime into its own rhythm. Copy k (from 1) of record R is
-// named "R~k" and drawn from a generator seeded by that name, so the same
-// records give the same beats. Records Retime declines add no beats.
+// re-timed by Retime into its own rhythm, RhythmRuns for odd copies and
+// RhythmAF for even ones. Copy k (from 1) of record R is named "R~k" and
+// drawn from a generator seeded by that name, so the same records give the
+// same beats. Records Retime declines add no beats.
 func LoadRetimed(dir string, records []string, copies int, opt Options) (*Dataset, Stats, error) {
 	return load(dir, records, opt, func(rec *wfdb.Record, anns []wfdb.Annotation) ([]Beat, Stats, error) {
 		lead := rec.Header.SignalIndex(opt.Lead)
@@ -488,7 +489,11 @@ func LoadRetimed(dir string, records []string, copies int, opt Options) (*Datase
 			name := fmt.Sprintf("%s~%d", rec.Header.Record, k)
 			h := fnv.New64a()
 			h.Write([]byte(name))
-			c, cAnns, ok, err := Retime(rec, anns, lead, name, rand.New(rand.NewSource(int64(h.Sum64()))))
+			rhythm := RhythmRuns
+			if k%2 == 0 {
+				rhythm = RhythmAF
+			}
+			c, cAnns, ok, err := Retime(rec, anns, lead, name, rhythm, rand.New(rand.NewSource(int64(h.Sum64()))))
 			if err != nil || !ok {
 				return nil, st, err
 			}
