@@ -33,25 +33,25 @@ const (
 // Retime makes a copy of signal lead of rec in which the record's own
 // beats come in a rhythm drawn from r, so that its supraventricular ectopic
 // beats are seen in rhythms the record does not have (docs/ecg-model.md).
+//
 // RhythmRuns is a sinus rhythm broken by runs of premature beats, each run
-// ended by a pause. Per copy r draws the sinus interval (0.6-1.6 s), how often a run
-// follows a sinus beat (5-100 %), the longest run (1-6 beats), the
-// coupling interval (0.45-0.8 of the sinus interval, also the interval
+// ended by a pause. Per copy r draws the sinus interval (0.6-1.6 s), how
+// often a run follows a sinus beat (5-100 %), the longest run (1-6 beats),
+// the coupling interval (0.45-0.8 of the sinus interval, also the interval
 // within a run) and the pauses after runs (1-3.5 sinus intervals, from
 // non-compensatory to the long pauses of sinus arrest); every interval
 // jitters by 3 %. Sinus beats are copies of the record's commonest
 // normal-class symbol, premature beats of its S-class beats or, in 30 % of
-// runs when it has MinRetimeBeats of them, its V-class beats.
-// RhythmAF holds only sinus beats, at intervals uniform in 0.5-1.5 times a
-// mean interval of 0.5-1 s (0.3 s at least). Each P-QRS-T
-// complex is copied from 0.25 s before its R peak to 0.45 s after (cut
-// short by the next one) and straight lines bridge the gaps; the copy is
-// RetimeLength seconds long and named name, its annotations carry the
-// copied beats' symbols.
+// runs when it has MinRetimeBeats of them, its V-class beats. RhythmAF
+// holds sinus beats alone, at intervals uniform in 0.5-1.5 times a mean
+// interval of 0.5-1 s (0.3 s at least).
 //
-// ok is false, with no error, when the record has fewer than
-// MinRetimeBeats S-class or normal-class beats whose complexes fit in the
-// signal.
+// Each P-QRS-T complex is copied from 0.25 s before its R peak to 0.45 s
+// after (cut short by the next one) and straight lines bridge the gaps;
+// the copy is RetimeLength seconds long and named name, its annotations
+// carry the copied beats' symbols. ok is false, with no error, when the
+// record has fewer than MinRetimeBeats S-class or normal-class beats whose
+// complexes fit in the signal.
 func Retime(rec *wfdb.Record, anns []wfdb.Annotation, lead int, name string, rhythm Rhythm, r *rand.Rand) (out *wfdb.Record, outAnns []wfdb.Annotation, ok bool, err error) {
 	if lead < 0 || lead >= len(rec.Samples) || lead >= len(rec.Header.Signals) {
 		return nil, nil, false, fmt.Errorf("re-timing record %q: no signal %d", rec.Header.Record, lead)
