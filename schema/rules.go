@@ -102,9 +102,6 @@ func (e Experiment) Problems() []Problem {
 			if sig.RecordTemplate {
 				add("data.signal.recordTemplate", "a beat CSV holds no records to take templates from; set it to false")
 			}
-			if sig.RetimedCopies > 0 {
-				add("data.signal.retimedCopies", "a beat CSV holds no records to re-time; leave it out")
-			}
 			for _, f := range []struct {
 				name string
 				on   bool

@@ -103,7 +103,6 @@ type Signal struct {
 	RRIrregularity bool          `json:"rrIrregularity,omitempty"`
 	RRAverage      bool          `json:"rrAverage,omitempty"`
 	RecordTemplate bool          `json:"recordTemplate"`
-	RetimedCopies  int           `json:"retimedCopies,omitempty"`
 	Labels         LabelScheme   `json:"labels"`
 	Augment        SignalAugment `json:"augment"`
 }

@@ -955,36 +955,3 @@ func TestPrepareRecordRelative(t *testing.T) {
 		t.Errorf("template with augmentation: %v", err)
 	}
 }
-
-// TestPrepareRetimed: data.signal.retimedCopies adds re-timed copies of the
-// training records with S beats (209, not 101) to the training split only
-// (not 220, a val record with S beats), beats as ecg.LoadRetimed cuts them.
-func TestPrepareRetimed(t *testing.T) {
-	mitdb := testenv.MITDB(t)
-	data := wfdbData(mitdb, "window", true, []any{"101", "209"}, []any{"220"})
-	data.Signal.RetimedCopies = 2
-	_, m := prepareT(t, data)
-	opt, err := ECGOptions(data.Signal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	orig, _, err := ecg.Load(mitdb, []string{"101", "209"}, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	copies, _, err := ecg.LoadRetimed(mitdb, []string{"101", "209"}, 2, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := orig.Counts()
-	for c, n := range copies.Counts() {
-		want[c] += n
-	}
-	train := m.Splits["train"]
-	if !slices.Equal(train.Records, []string{"101", "209", "209~1", "209~2"}) || !slices.Equal(train.Counts, want) {
-		t.Errorf("train split: records %v, counts %v; want 101, 209 and two copies of 209, counts %v", train.Records, train.Counts, want)
-	}
-	if val := m.Splits["val"]; !slices.Equal(val.Records, []string{"220"}) {
-		t.Errorf("val split records %v, want 220 alone", val.Records)
-	}
-}

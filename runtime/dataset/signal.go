@@ -377,37 +377,13 @@ func loadWFDB(ctx context.Context, dir string, parts map[string][]string, sig *s
 		if len(recs) == 0 {
 			continue
 		}
-		beats := ds.Subset(recs).Beats
-		recs = slices.Clone(recs)
-		if name == SplitTrain && sig.RetimedCopies > 0 {
-			if beats, recs, err = addRetimed(dir, recs, beats, sig.RetimedCopies, opt); err != nil {
-				return nil, err
-			}
-		}
-		b, _, err := toBeats(beats, l, src.channels*src.length, src.features, recs)
+		b, _, err := toBeats(ds.Subset(recs).Beats, l, src.channels*src.length, src.features, slices.Clone(recs))
 		if err != nil {
 			return nil, fmt.Errorf("reading WFDB records in %s: %w", dir, err)
 		}
 		src.splits[name] = b
 	}
 	return src, nil
-}
-
-// addRetimed appends to the beats of the training records recs the beats of
-// their re-timed copies (data.signal.retimedCopies, ecg.LoadRetimed) and
-// the copies' names to recs.
-func addRetimed(dir string, recs []string, beats []ecg.Beat, copies int, opt ecg.Options) ([]ecg.Beat, []string, error) {
-	rt, _, err := ecg.LoadRetimed(dir, recs, copies, opt)
-	if err != nil {
-		return nil, nil, fmt.Errorf("data.signal.retimedCopies: re-timing the training records in %s: %w", dir, err)
-	}
-	beats = slices.Concat(beats, rt.Beats)
-	for _, b := range rt.Beats {
-		if recs[len(recs)-1] != b.Record {
-			recs = append(recs, b.Record)
-		}
-	}
-	return beats, recs, nil
 }
 
 // readCSV reads a Kaggle-style beat CSV: its beats, their labeler and width.

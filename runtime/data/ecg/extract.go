@@ -2,9 +2,7 @@ package ecg
 
 import (
 	"fmt"
-	"hash/fnv"
 	"math"
-	"math/rand"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -466,52 +464,6 @@ func LoadRecord(dir, name string, opt Options) ([]Beat, Stats, error) {
 // on scheduling). Options.Rate 0 keeps each record's rate; then all
 // records must share it.
 func Load(dir string, records []string, opt Options) (*Dataset, Stats, error) {
-	return load(dir, records, opt, func(rec *wfdb.Record, anns []wfdb.Annotation) ([]Beat, Stats, error) {
-		return Extract(rec, anns, opt)
-	})
-}
-
-// LoadRetimed extracts the beats of copies of records from dir: copies
-// copies of each record that has MinRetimeBeats S-class beats, each
-// re-timed by Retime into its own rhythm, RhythmRuns for odd copies and
-// RhythmAF for even ones. Copy k (from 1) of record R is named "R~k" and
-// drawn from a generator seeded by that name, so the same records give the
-// same beats. Records Retime declines add no beats.
-func LoadRetimed(dir string, records []string, copies int, opt Options) (*Dataset, Stats, error) {
-	return load(dir, records, opt, func(rec *wfdb.Record, anns []wfdb.Annotation) ([]Beat, Stats, error) {
-		lead := rec.Header.SignalIndex(opt.Lead)
-		if lead < 0 {
-			return Extract(rec, anns, opt) // its error names the signals
-		}
-		var beats []Beat
-		var st Stats
-		for k := 1; k <= copies; k++ {
-			name := fmt.Sprintf("%s~%d", rec.Header.Record, k)
-			h := fnv.New64a()
-			h.Write([]byte(name))
-			rhythm := RhythmRuns
-			if k%2 == 0 {
-				rhythm = RhythmAF
-			}
-			c, cAnns, ok, err := Retime(rec, anns, lead, name, rhythm, rand.New(rand.NewSource(int64(h.Sum64()))))
-			if err != nil || !ok {
-				return nil, st, err
-			}
-			b, s, err := Extract(c, cAnns, opt)
-			if err != nil {
-				return nil, st, err
-			}
-			beats = append(beats, b...)
-			st.add(s)
-		}
-		return beats, st, nil
-	})
-}
-
-// load reads each of records from dir (header, signals and the
-// Options.Annotator annotations), four at a time, and cuts its beats with
-// extract.
-func load(dir string, records []string, opt Options, extract func(*wfdb.Record, []wfdb.Annotation) ([]Beat, Stats, error)) (*Dataset, Stats, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, Stats{}, fmt.Errorf("loading beats: %w", err)
 	}
@@ -544,7 +496,7 @@ func load(dir string, records []string, opt Options, extract func(*wfdb.Record, 
 			if opt.Rate == 0 {
 				res[i].rate = rec.Header.Fs
 			}
-			res[i].beats, res[i].st, res[i].err = extract(rec, anns)
+			res[i].beats, res[i].st, res[i].err = Extract(rec, anns, opt)
 		}()
 	}
 	wg.Wait()
@@ -560,17 +512,12 @@ func load(dir string, records []string, opt Options, extract func(*wfdb.Record, 
 			return nil, Stats{}, fmt.Errorf("loading beats: record %q is at %v Hz, record %q at %v Hz; set Options.Rate", records[i], r.rate, records[0], ds.Rate)
 		}
 		ds.Beats = append(ds.Beats, r.beats...)
-		total.add(r.st)
+		total.Annotations += r.st.Annotations
+		total.Candidates += r.st.Candidates
+		total.SkippedAtEdge += r.st.SkippedAtEdge
+		for c := range total.Beats {
+			total.Beats[c] += r.st.Beats[c]
+		}
 	}
 	return ds, total, nil
-}
-
-// add adds the counts of o to s.
-func (s *Stats) add(o Stats) {
-	s.Annotations += o.Annotations
-	s.Candidates += o.Candidates
-	s.SkippedAtEdge += o.SkippedAtEdge
-	for c := range s.Beats {
-		s.Beats[c] += o.Beats[c]
-	}
 }
