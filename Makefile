@@ -46,15 +46,12 @@ cv-ecg: build ## 4-fold cross-validation by patient of the ECG example on DS1 (p
 # train-ecg-csv: the seed's CSV pipeline (examples/ecg-csv): `parac data csv` writes the DS1
 # records as Kaggle-layout beat CSVs split by patient, then the example trains on them.
 # svdb-ecg: the ECG example's external check. The MIT-BIH Supraventricular Arrhythmia Database
-# (78 other patients) is not in ../shared/data: SVDB= names a folder of its records (docs/ecg-model.md
-# says where they were found and how they were checked). Its leads are ECG1 and ECG2, not MLII,
-# so the model is scored from a copy whose config reads ECG1.
+# (78 recordings of other patients) is not in ../shared/data: SVDB= names a folder of its records
+# (docs/ecg-model.md says where they were found and how they were checked). Its leads are ECG1 and
+# ECG2, not MLII: --lead reads ECG1 in MLII's place.
 svdb-ecg: build ## score make train-ecg's model on the MIT-BIH Supraventricular Arrhythmia Database (SVDB=DIR, lead ECG1) -> out/ecg/svdb
 	@test -n "$(SVDB)" || { echo "svdb-ecg: set SVDB=DIR, a folder of the database's 78 records"; exit 2; }
-	rm -rf out/ecg/model-ecg1 && cp -r out/ecg/model out/ecg/model-ecg1
-	sed -i 's/"lead": "MLII"/"lead": "ECG1"/' out/ecg/model-ecg1/config.json
-	grep -q '"lead": "ECG1"' out/ecg/model-ecg1/config.json
-	$(BIN)/parak8s evaluate --model out/ecg/model-ecg1 --data $(SVDB) --out out/ecg/svdb
+	$(BIN)/parak8s evaluate --model out/ecg/model --data $(SVDB) --lead ECG1 --out out/ecg/svdb
 
 train-ecg-csv: build ## write DS1 as beat CSVs split by patient (parac data csv) and train examples/ecg-csv on them -> out/ecg-csv/model
 	@mkdir -p out/ecg-csv

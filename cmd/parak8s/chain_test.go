@@ -4,9 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"parak8s.dev/parak8s/internal/testenv"
 	"parak8s.dev/parak8s/runtime/bundle"
@@ -85,6 +90,8 @@ func testRealChain(t *testing.T, srv testServers, c *chain, ml *tracking.Client,
 		t.Errorf("evaluate on val: accuracy %v; training recorded %v for the selected epoch", rep.Accuracy, man.Val["accuracy"])
 	}
 
+	checkLead(t, mitdb, model, dir)
+
 	// MLflow: the run, its per-epoch history and the model's files.
 	run, err := ml.GetRun(ctx, runID)
 	if err != nil {
@@ -133,5 +140,48 @@ func testRealChain(t *testing.T, srv testServers, c *chain, ml *tracking.Client,
 	}
 	if rec.Status != results.StatusSucceeded || rec.MLflowRunID != runID || rec.ModelDigest != digest || rec.DatasetDigest == "" || len(rec.Metrics) == 0 {
 		t.Errorf("postgres row: status %s, run %s, digest %s, dataset %q, %d metrics", rec.Status, rec.MLflowRunID, rec.ModelDigest, rec.DatasetDigest, len(rec.Metrics))
+	}
+}
+
+// checkLead scores record 118 raw, then a copy whose header names its MLII
+// lead ECG1 (as the MIT-BIH Supraventricular Arrhythmia Database does):
+// without --lead evaluate names the signals it found; with --lead ECG1 it
+// gives the same metrics as the record itself.
+func checkLead(t *testing.T, mitdb, model, dir string) {
+	t.Helper()
+	same, renamed := filepath.Join(dir, "rec118"), filepath.Join(dir, "rec118-ecg1")
+	for _, d := range []string{same, renamed} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, ext := range []string{".dat", ".atr", ".hea"} {
+			b, err := os.ReadFile(filepath.Join(mitdb, "118"+ext))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ext == ".hea" && d == renamed {
+				b = []byte(strings.Replace(string(b), " MLII", " ECG1", 1))
+			}
+			if err := os.WriteFile(filepath.Join(d, "118"+ext), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if code, _, stderr := runStep(t, "evaluate", step.FlagModel, model, step.FlagData, renamed, step.FlagOut, filepath.Join(dir, "x.json")); code == 0 || !strings.Contains(stderr, `no signal "MLII" (signals: ECG1, V1)`) {
+		t.Errorf("evaluate on a record without MLII: exit %d, stderr %q", code, stderr)
+	}
+	want, got := filepath.Join(dir, "m118.json"), filepath.Join(dir, "m118-ecg1.json")
+	mustRun(t, "evaluate", step.FlagModel, model, step.FlagData, same, step.FlagOut, want)
+	mustRun(t, "evaluate", step.FlagModel, model, step.FlagData, renamed, "--lead", "ECG1", step.FlagOut, got)
+	w, errW := eval.Read(want)
+	g, errG := eval.Read(got)
+	if errW != nil || errG != nil {
+		t.Fatal(errW, errG)
+	}
+	if w.N < 2000 {
+		t.Errorf("record 118: %d beats scored, want its 2,278", w.N)
+	}
+	if d := cmp.Diff(w, g, cmpopts.EquateNaNs()); d != "" {
+		t.Errorf("record 118 read as ECG1 with --lead, metrics against MLII's (-MLII +ECG1):\n%s", d)
 	}
 }

@@ -34,5 +34,6 @@ func newEvaluateCmd(e steps.Env) *cobra.Command {
 	cmd.Flags().StringVar(&a.Split, "split", "", "the split to score (default: the model's evaluation.split)")
 	cmd.Flags().StringVar(&a.Out, step.FlagOut[2:], "", "METRICS.json, or a directory for metrics.json and plots")
 	cmd.Flags().IntVar(&a.Threads, "threads", 0, "libtorch threads (default: the CPU count)")
+	cmd.Flags().StringVar(&a.Lead, "lead", "", "raw WFDB records: read the signal `NAME` in place of the model's data.signal.lead")
 	return cmd
 }

@@ -34,6 +34,11 @@ type EvaluateArgs struct {
 	// Trial, when set, must be the model's trial id.
 	Trial   string
 	Threads int // libtorch threads (0: the CPU count)
+	// Lead, when set, reads raw WFDB records' signal of that name in place
+	// of the model's data.signal.lead: records of a database whose leads
+	// are named otherwise (the MIT-BIH Supraventricular Arrhythmia
+	// Database has ECG1 and ECG2, no MLII).
+	Lead string
 }
 
 // Evaluate scores a model directory on a data set with score.Score, writes
@@ -55,6 +60,12 @@ func Evaluate(ctx context.Context, e Env, a EvaluateArgs) (*eval.Report, error) 
 	if err := decode(cfg, &exp); err != nil {
 		return nil, fmt.Errorf("reading model %s: %w", a.Model, err)
 	}
+	if a.Lead != "" {
+		if exp.Data.Source.Kind != schema.SourceWFDB || exp.Data.Signal == nil {
+			return nil, fmt.Errorf("--lead %q: the model in %s reads %s data, not WFDB records", a.Lead, a.Model, exp.Data.Source.Kind)
+		}
+		exp.Data.Signal.Lead = a.Lead
+	}
 	// Raw WFDB data: every record of the data (say a held-out record set),
 	// unless the split named is one whose records the model's config lists.
 	exp.Data.Source.Records = nil
@@ -69,6 +80,9 @@ func Evaluate(ctx context.Context, e Env, a EvaluateArgs) (*eval.Report, error) 
 	var set *dataset.Set
 	prepared := false
 	if _, statErr := os.Stat(filepath.Join(a.Data, dataset.FileManifest)); statErr == nil {
+		if a.Lead != "" {
+			return nil, fmt.Errorf("--lead %q: %s is a prepared data set, whose lead was read when it was prepared; --lead reads raw WFDB records", a.Lead, a.Data)
+		}
 		set, err = dataset.Open(a.Data)
 		prepared = true
 	} else {
