@@ -43,8 +43,6 @@ cv-ecg: build ## 4-fold cross-validation by patient of the ECG example on DS1 (p
 	$(BIN)/parac report --workdir out/ecg-cv --experiment ecg-cv -o out/ecg-cv/report.html
 	@echo "$(abspath out/ecg-cv/report.html)"
 
-# train-ecg-csv: the seed's CSV pipeline (examples/ecg-csv): `parac data csv` writes the DS1
-# records as Kaggle-layout beat CSVs split by patient, then the example trains on them.
 # svdb-ecg: the ECG example's external check. The MIT-BIH Supraventricular Arrhythmia Database
 # (78 recordings of other patients) is not in ../shared/data: SVDB= names a folder of its records
 # (docs/ecg-model.md says where they were found and how they were checked). Its leads are ECG1 and
@@ -53,6 +51,8 @@ svdb-ecg: build ## score make train-ecg's model on the MIT-BIH Supraventricular 
 	@test -n "$(SVDB)" || { echo "svdb-ecg: set SVDB=DIR, a folder of the database's 78 records"; exit 2; }
 	$(BIN)/parak8s evaluate --model out/ecg/model --data $(SVDB) --lead ECG1 --out out/ecg/svdb
 
+# train-ecg-csv: the seed's CSV pipeline (examples/ecg-csv): `parac data csv` writes the DS1
+# records as Kaggle-layout beat CSVs split by patient, then the example trains on them.
 train-ecg-csv: build ## write DS1 as beat CSVs split by patient (parac data csv) and train examples/ecg-csv on them -> out/ecg-csv/model
 	@mkdir -p out/ecg-csv
 	$(BIN)/parac data csv $(DATA)/mitdb out/ecg-csv/data

@@ -150,22 +150,15 @@ func testRealChain(t *testing.T, srv testServers, c *chain, ml *tracking.Client,
 func checkLead(t *testing.T, mitdb, model, dir string) {
 	t.Helper()
 	same, renamed := filepath.Join(dir, "rec118"), filepath.Join(dir, "rec118-ecg1")
-	for _, d := range []string{same, renamed} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for _, ext := range []string{".dat", ".atr", ".hea"} {
-			b, err := os.ReadFile(filepath.Join(mitdb, "118"+ext))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ext == ".hea" && d == renamed {
-				b = []byte(strings.Replace(string(b), " MLII", " ECG1", 1))
-			}
-			if err := os.WriteFile(filepath.Join(d, "118"+ext), b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+	testenv.CopyRecords(t, mitdb, same, "118")
+	testenv.CopyRecords(t, mitdb, renamed, "118")
+	hea := filepath.Join(renamed, "118.hea")
+	b, err := os.ReadFile(hea)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(hea, []byte(strings.Replace(string(b), " MLII", " ECG1", 1)), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	if code, _, stderr := runStep(t, "evaluate", step.FlagModel, model, step.FlagData, renamed, step.FlagOut, filepath.Join(dir, "x.json")); code == 0 || !strings.Contains(stderr, `no signal "MLII" (signals: ECG1, V1)`) {
 		t.Errorf("evaluate on a record without MLII: exit %d, stderr %q", code, stderr)

@@ -198,6 +198,26 @@ func CopyImages(tb testing.TB, src, dst string, n int) {
 	}
 }
 
+// CopyRecords copies WFDB records (header, signal, annotations) from src
+// into dst, creating it.
+func CopyRecords(tb testing.TB, src, dst string, records ...string) {
+	tb.Helper()
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	for _, r := range records {
+		for _, ext := range []string{".hea", ".dat", ".atr"} {
+			b, err := os.ReadFile(filepath.Join(src, r+ext))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dst, r+ext), b, 0o644); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+}
+
 // GoBuild runs `go build ARGS…` with extra environment (e.g. CGO_ENABLED=0)
 // in the test's working directory; the error carries the compiler's output.
 func GoBuild(env []string, args ...string) error {

@@ -122,9 +122,7 @@ func copyFiles(t *testing.T, from, to string, names ...string) {
 func copyRecords(t *testing.T, mitdb string, records ...string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "records")
-	for _, r := range records {
-		copyFiles(t, mitdb, dir, r+".hea", r+".dat", r+".atr")
-	}
+	testenv.CopyRecords(t, mitdb, dir, records...)
 	return dir
 }
 
