@@ -45,11 +45,19 @@ cv-ecg: build ## 4-fold cross-validation by patient of the ECG example on DS1 (p
 
 # svdb-ecg: the ECG example's external check. The MIT-BIH Supraventricular Arrhythmia Database
 # (78 recordings of other patients) is not in ../shared/data: SVDB= names a folder of its records
-# (docs/ecg-model.md says where they were found and how they were checked). Its leads are ECG1 and
+# (docs/ecg-model.md says where they were found and how they were checked). It is scored in two
+# halves fixed before either was scored: dev (the records at even positions of the sorted list; ECG
+# choices may look at it) and test (odd positions; no choice looks at it). Its leads are ECG1 and
 # ECG2, not MLII: --lead reads ECG1 in MLII's place.
-svdb-ecg: build ## score make train-ecg's model on the MIT-BIH Supraventricular Arrhythmia Database (SVDB=DIR, lead ECG1) -> out/ecg/svdb
+svdb-ecg: build ## score make train-ecg's model on the MIT-BIH Supraventricular Arrhythmia Database (SVDB=DIR, lead ECG1), dev and test halves -> out/ecg/svdb-{dev,test}
 	@test -n "$(SVDB)" || { echo "svdb-ecg: set SVDB=DIR, a folder of the database's 78 records"; exit 2; }
-	$(BIN)/parak8s evaluate --model out/ecg/model --data $(SVDB) --lead ECG1 --out out/ecg/svdb
+	@rm -rf out/svdb && mkdir -p out/svdb/dev out/svdb/test
+	@i=0; for r in $$(cd $(SVDB) && ls *.hea | sed 's/\.hea$$//' | sort); do \
+		half=dev; [ $$((i % 2)) -eq 1 ] && half=test; \
+		cp $(SVDB)/$$r.hea $(SVDB)/$$r.dat $(SVDB)/$$r.atr out/svdb/$$half/ || exit 1; i=$$((i + 1)); \
+	done; echo "svdb-ecg: $$i records, dev $$(ls out/svdb/dev/*.hea | wc -l), test $$(ls out/svdb/test/*.hea | wc -l)"
+	$(BIN)/parak8s evaluate --model out/ecg/model --data out/svdb/dev --lead ECG1 --out out/ecg/svdb-dev
+	$(BIN)/parak8s evaluate --model out/ecg/model --data out/svdb/test --lead ECG1 --out out/ecg/svdb-test
 
 # train-ecg-csv: the seed's CSV pipeline (examples/ecg-csv): `parac data csv` writes the DS1
 # records as Kaggle-layout beat CSVs split by patient, then the example trains on them.

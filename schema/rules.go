@@ -123,6 +123,13 @@ func (e Experiment) Problems() []Problem {
 			add("evaluation.testTimeViews", "views are warps of data.image.augment's rotation, shift, crop and flip, and it has none: all %d views would be the image itself", v)
 		}
 	}
+	if c := e.Model.DeepCNN1D; e.Model.Kind == ModelDeepCNN1D && c != nil && c.RRExpert != nil && len(classes) > 0 {
+		for i, name := range c.RRExpert.Decides {
+			if !slices.Contains(classes, name) {
+				add(fmt.Sprintf("model.deepcnn1d.rrExpert.decides[%d]", i), "%q is not one of the data's classes (%s)", name, strings.Join(classes, ", "))
+			}
+		}
+	}
 	if e.Evaluation.Threshold != nil && len(classes) > 0 && len(classes) != 2 {
 		add("evaluation.threshold", "a decision threshold needs 2 classes, the data has %d", len(classes))
 	}

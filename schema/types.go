@@ -183,8 +183,9 @@ type DeepCNN1D struct {
 
 // RRExpert mirrors #RRExpert.
 type RRExpert struct {
-	Hidden []int   `json:"hidden"`
-	Weight float64 `json:"weight,omitempty"` // 0: unset, 0.5
+	Hidden  []int    `json:"hidden"`
+	Weight  float64  `json:"weight,omitempty"` // 0: unset, 0.5
+	Decides []string `json:"decides,omitempty"`
 }
 
 // ResNet mirrors #ResNet.

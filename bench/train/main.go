@@ -178,7 +178,7 @@ func bench(c config, stdout, stderr io.Writer) error {
 
 	s := setup{exp: exp, batch: exp.Data.Loader.BatchSize, features: len(ds.Beats[0].RR)}
 	ch := opt.Channels() // with data.signal.recordTemplate, Beat.Signal holds two channels
-	s.spec = model.Spec{Model: exp.Model, Classes: len(ds.Classes), Input: []int{ch, len(ds.Beats[0].Signal) / ch}, Features: s.features}
+	s.spec = model.Spec{Model: exp.Model, Classes: len(ds.Classes), ClassNames: ds.Classes, Input: []int{ch, len(ds.Beats[0].Signal) / ch}, Features: s.features}
 	train := ds
 	if recs := strs(exp.Data.Split.Train); exp.Data.Split.By == schema.SplitByRecord && len(recs) > 0 {
 		train = ds.Subset(recs)

@@ -2,6 +2,8 @@ package model
 
 import (
 	"fmt"
+	"math"
+	"slices"
 
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
@@ -16,7 +18,9 @@ import (
 // classifier (linear → ReLU per hidden layer, then linear) sees the RR
 // features alone; the two are trained each on its own loss (Net.Loss) and
 // the output is their fused log-probabilities, the RR expert's weighted by
-// rrExpert.weight.
+// rrExpert.weight. With rrExpert.decides, the RR expert alone then splits
+// the fused probability of those classes among them, its training prior
+// removed (SetTrainingPrior).
 type deepCNN1D struct {
 	channels, length, features int64
 	convs                      [][]*nn.Conv1D
@@ -27,7 +31,14 @@ type deepCNN1D struct {
 	dropout                    float64
 	expert                     []*nn.Linear // rrExpert layers, head last
 	weight                     float64      // rrExpert.weight
+	decides                    *splitter    // rrExpert.decides
+	logPrior                   *ts.Tensor   // rrExpert.logPrior, the expert's log training prior
 }
+
+// splitter masks the classes of rrExpert.decides: 1 for them and 0 for the
+// others (decide), the opposite (keep), and decide's additive form, 0 for
+// them and -1e30 for the others (hide).
+type splitter struct{ decide, keep, hide *ts.Tensor }
 
 func newDeepCNN1D(p *nn.Path, spec Spec) (forwarder, map[string][]string, error) {
 	c := spec.Model.DeepCNN1D
@@ -85,6 +96,23 @@ func newDeepCNN1D(p *nn.Path, spec Spec) (forwarder, map[string][]string, error)
 			in = int64(h)
 		}
 		m.expert = append(m.expert, linear(p.Sub("head"), in, int64(spec.Classes)))
+		if len(e.Decides) > 0 {
+			mask := make([]float32, spec.Classes)
+			for _, name := range e.Decides {
+				i := slices.Index(spec.ClassNames, name)
+				if i < 0 {
+					return nil, nil, fmt.Errorf("model.deepcnn1d.rrExpert.decides: %q is not one of the classes %v", name, spec.ClassNames)
+				}
+				mask[i] = 1
+			}
+			keep, hide := make([]float32, len(mask)), make([]float32, len(mask))
+			for i, v := range mask {
+				keep[i], hide[i] = 1-v, (v-1)*1e30
+			}
+			on := func(v []float32) *ts.Tensor { return ts.MustOfSlice(v).MustTo(p.Device(), true) }
+			m.decides = &splitter{decide: on(mask), keep: on(keep), hide: on(hide)}
+			m.logPrior = p.MustZerosNoTrain("logPrior", []int64{int64(spec.Classes)})
+		}
 	}
 	return m, map[string][]string{"stem": {"blocks.0"}, "head": {"head"}}, nil
 }
@@ -94,7 +122,47 @@ func (m *deepCNN1D) forward(x *ts.Tensor, train bool) *ts.Tensor {
 	if len(logits) == 1 {
 		return logits[0]
 	}
-	return fuse(logits, []float64{1 - m.weight, m.weight})
+	if m.decides == nil {
+		return fuse(logits, []float64{1 - m.weight, m.weight})
+	}
+	rhythm := logits[1].MustLogSoftmax(1, gotch.Float, false).MustSub(m.logPrior, true)
+	fused := fuse(logits, []float64{1 - m.weight, m.weight}).MustLogSoftmax(1, gotch.Float, true)
+	return m.decides.split(fused, rhythm)
+}
+
+// split returns the log-probabilities fused with the probability of the
+// masked classes shared among them in the proportions of the
+// log-probabilities rhythm. It drops fused and rhythm.
+func (s *splitter) split(fused, rhythm *ts.Tensor) *ts.Tensor {
+	mass := fused.MustAdd(s.hide, false).MustLogsumexp([]int64{1}, true, true)
+	norm := rhythm.MustAdd(s.hide, false).MustLogsumexp([]int64{1}, true, true)
+	inside := rhythm.MustSub(norm, true).MustAdd(mass, true).MustMul(s.decide, true)
+	norm.MustDrop()
+	mass.MustDrop()
+	out := fused.MustMul(s.keep, true).MustAdd(inside, true)
+	inside.MustDrop()
+	return out
+}
+
+// setPrior sets the RR expert's log training prior, for rrExpert.decides.
+func (m *deepCNN1D) setPrior(prior []float64, classes []string) error {
+	if m.logPrior == nil {
+		return nil
+	}
+	mask := m.decides.decide.Float64Values()
+	lp := make([]float32, len(prior))
+	for i, p := range prior {
+		switch {
+		case p > 0:
+			lp[i] = float32(math.Log(p))
+		case mask[i] == 1:
+			return fmt.Errorf("model.deepcnn1d.rrExpert.decides: class %s has no training samples", classes[i])
+		}
+	}
+	t := ts.MustOfSlice(lp).MustTo(m.logPrior.MustDevice(), true)
+	defer t.MustDrop()
+	ts.NoGrad(func() { m.logPrior.Copy_(t) })
+	return nil
 }
 
 // experts returns the logits of the CNN and, with rrExpert, of the RR

@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -141,5 +142,103 @@ func TestRRExpert(t *testing.T) {
 		if _, err := New(sb); err == nil || !strings.Contains(err.Error(), "model.deepcnn1d.rrExpert.weight") {
 			t.Errorf("weight %v: %v", bad, err)
 		}
+	}
+}
+
+// TestRRExpertDecides: with rrExpert.decides the fused probability of N and
+// S is split between them by the RR expert alone, its training prior
+// removed; the other classes keep the fused log-probabilities. The prior is
+// saved with the weights.
+func TestRRExpertDecides(t *testing.T) {
+	s := expertSpec()
+	s.ClassNames = []string{"N", "S", "V", "F", "Q"}
+	s.Model.DeepCNN1D.RRExpert.Weight = 0.7
+	s.Model.DeepCNN1D.RRExpert.Decides = []string{"S", "N"}
+	n := newNet(t, s)
+	weights, counts := []float32{1, 2, 1, 1, 1}, []int{80, 10, 5, 4, 1}
+	if err := n.SetTrainingPrior(weights, counts); err != nil {
+		t.Fatal(err)
+	}
+	const b = 3
+	x, err := n.Batch(ramp(b*s.SampleSize(), 1), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.MustDrop()
+	parts := n.body.(experts).experts(x, false)
+	cnn, rr := parts[0].Float64Values(), parts[1].Float64Values()
+	for _, p := range parts {
+		p.MustDrop()
+	}
+	out := n.Forward(x, false)
+	got := out.Float64Values()
+	out.MustDrop()
+
+	logSumExp := func(v ...float64) float64 {
+		m := slices.Max(v)
+		var z float64
+		for _, x := range v {
+			z += math.Exp(x - m)
+		}
+		return m + math.Log(z)
+	}
+	prior := []float64{80, 20, 5, 4, 1} // weights times counts, over 110
+	k := s.Classes
+	for i := 0; i < b; i++ {
+		c, r := cnn[i*k:(i+1)*k], rr[i*k:(i+1)*k]
+		fused := make([]float64, k)
+		for j := range fused {
+			fused[j] = 0.3*(c[j]-logSumExp(c...)) + 0.7*(r[j]-logSumExp(r...))
+		}
+		z := logSumExp(fused...)
+		want := make([]float64, k)
+		for j := range want {
+			want[j] = fused[j] - z
+		}
+		mass := logSumExp(want[0], want[1])
+		adj := []float64{r[0] - math.Log(prior[0]/110), r[1] - math.Log(prior[1]/110)}
+		want[0], want[1] = mass+adj[0]-logSumExp(adj...), mass+adj[1]-logSumExp(adj...)
+		var total float64
+		for j := range want {
+			if math.Abs(got[i*k+j]-want[j]) > 1e-4 {
+				t.Fatalf("sample %d class %d: %v, want %v", i, j, got[i*k+j], want[j])
+			}
+			total += math.Exp(got[i*k+j])
+		}
+		if math.Abs(total-1) > 1e-4 {
+			t.Errorf("sample %d: probabilities sum to %v", i, total)
+		}
+	}
+
+	// The prior travels with the weights; a network without it splits
+	// otherwise.
+	path := filepath.Join(t.TempDir(), "w.safetensors")
+	if err := n.Save(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	fresh := newNet(t, s)
+	before := fresh.Forward(x, false)
+	defer before.MustDrop()
+	if _, err := fresh.Load(path, LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	after := fresh.Forward(x, false)
+	defer after.MustDrop()
+	if v := after.Float64Values(); !slices.EqualFunc(v, got, func(a, b float64) bool { return math.Abs(a-b) < 1e-6 }) {
+		t.Errorf("loaded network gives %v, want %v", v, got)
+	}
+	if slices.Equal(before.Float64Values(), got) {
+		t.Error("the prior changed nothing")
+	}
+
+	// A class the expert cannot split is refused.
+	if err := n.SetTrainingPrior(weights, []int{80, 0, 5, 4, 1}); err == nil || !strings.Contains(err.Error(), "class S has no training samples") {
+		t.Errorf("no S beats: %v", err)
+	}
+	bad := expertSpec()
+	bad.ClassNames = s.ClassNames
+	bad.Model.DeepCNN1D.RRExpert.Decides = []string{"N", "X"}
+	if _, err := New(bad); err == nil || !strings.Contains(err.Error(), `"X" is not one of the classes`) {
+		t.Errorf("unknown class: %v", err)
 	}
 }

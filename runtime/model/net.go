@@ -23,6 +23,9 @@ type Spec struct {
 	// extra values after it (RR intervals, deepcnn1d only).
 	Input    []int
 	Features int
+	// ClassNames name the outputs, in order (model.deepcnn1d.rrExpert.decides
+	// refers to them).
+	ClassNames []string
 }
 
 // SampleSize is the number of float32 values of one flat sample.
@@ -93,6 +96,35 @@ func (n *Net) Close() { n.vs.Destroy() }
 // Forward returns the logits [B, Classes] of a flat batch [B, SampleSize].
 // train selects batch statistics and dropout.
 func (n *Net) Forward(x *ts.Tensor, train bool) *ts.Tensor { return n.body.forward(x, train) }
+
+// SetTrainingPrior records the class distribution the network is trained
+// under (training.loss.classWeights times the class counts, one value per
+// class), for a body that removes it from a classifier's output
+// (rrExpert.decides); Save keeps it. Other bodies ignore it.
+func (n *Net) SetTrainingPrior(weights []float32, counts []int) error {
+	b, ok := n.body.(interface {
+		setPrior(prior []float64, classes []string) error
+	})
+	if !ok {
+		return nil
+	}
+	if len(weights) != n.spec.Classes || len(counts) != n.spec.Classes || len(n.spec.ClassNames) != n.spec.Classes {
+		return fmt.Errorf("training prior: %d weights, %d counts and %d class names for %d classes", len(weights), len(counts), len(n.spec.ClassNames), n.spec.Classes)
+	}
+	prior := make([]float64, len(counts))
+	var sum float64
+	for i, c := range counts {
+		prior[i] = float64(weights[i]) * float64(c)
+		sum += prior[i]
+	}
+	if sum <= 0 {
+		return fmt.Errorf("training prior: no weighted samples")
+	}
+	for i := range prior {
+		prior[i] /= sum
+	}
+	return b.setPrior(prior, n.spec.ClassNames)
+}
 
 // experts is a body made of classifiers trained each on its own loss
 // (deepcnn1d with rrExpert); its forward fuses their logits.

@@ -141,7 +141,7 @@ func scoreModel(weights string, man bundle.Manifest, exp schema.Experiment, src 
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	model.SetThreads(threads)
-	net, err := model.New(model.Spec{Model: exp.Model, Classes: len(man.Classes), Input: man.Input, Features: man.Features})
+	net, err := model.New(model.Spec{Model: exp.Model, Classes: len(man.Classes), ClassNames: man.Classes, Input: man.Input, Features: man.Features})
 	if err != nil {
 		return nil, err
 	}

@@ -188,7 +188,7 @@ func newRun(t Trial, opts Options, m mode, refitLR []float64) (*run, error) {
 
 	man := t.Data.Manifest()
 	r.classes = man.Classes
-	net, err := model.New(model.Spec{Model: exp.Model, Classes: len(man.Classes), Input: man.Input, Features: man.Features})
+	net, err := model.New(model.Spec{Model: exp.Model, Classes: len(man.Classes), ClassNames: man.Classes, Input: man.Input, Features: man.Features})
 	if err != nil {
 		return nil, err
 	}
@@ -247,6 +247,9 @@ func newRun(t Trial, opts Options, m mode, refitLR []float64) (*run, error) {
 		for i := range cw {
 			cw[i] = 1
 		}
+	}
+	if err := net.SetTrainingPrior(cw, counts); err != nil {
+		return nil, err
 	}
 	r.weights = net.Tensor(cw)
 	r.smooth = tr.Loss.LabelSmoothing
