@@ -145,24 +145,21 @@ func (s *splitter) split(fused, rhythm *ts.Tensor) *ts.Tensor {
 }
 
 // setPrior sets the RR expert's log training prior, for rrExpert.decides.
-func (m *deepCNN1D) setPrior(prior []float64, classes []string) error {
+// A class without training samples keeps log prior 0: the expert never
+// learnt it, so removing the prior must not lift it.
+func (m *deepCNN1D) setPrior(prior []float64) {
 	if m.logPrior == nil {
-		return nil
+		return
 	}
-	mask := m.decides.decide.Float64Values()
 	lp := make([]float32, len(prior))
 	for i, p := range prior {
-		switch {
-		case p > 0:
+		if p > 0 {
 			lp[i] = float32(math.Log(p))
-		case mask[i] == 1:
-			return fmt.Errorf("model.deepcnn1d.rrExpert.decides: class %s has no training samples", classes[i])
 		}
 	}
 	t := ts.MustOfSlice(lp).MustTo(m.logPrior.MustDevice(), true)
 	defer t.MustDrop()
 	ts.NoGrad(func() { m.logPrior.Copy_(t) })
-	return nil
 }
 
 // experts returns the logits of the CNN and, with rrExpert, of the RR

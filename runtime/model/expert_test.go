@@ -231,9 +231,16 @@ func TestRRExpertDecides(t *testing.T) {
 		t.Error("the prior changed nothing")
 	}
 
-	// A class the expert cannot split is refused.
-	if err := n.SetTrainingPrior(weights, []int{80, 0, 5, 4, 1}); err == nil || !strings.Contains(err.Error(), "class S has no training samples") {
-		t.Errorf("no S beats: %v", err)
+	// A class without training samples is not lifted: its log prior stays 0.
+	if err := n.SetTrainingPrior(weights, []int{80, 0, 5, 4, 1}); err != nil {
+		t.Fatal(err)
+	}
+	lp := n.body.(*deepCNN1D).logPrior.Float64Values()
+	if lp[1] != 0 || lp[0] >= 0 {
+		t.Errorf("log prior with no S beats: %v, want S at 0 and N below", lp)
+	}
+	if err := n.SetTrainingPrior(weights[:4], counts); err == nil {
+		t.Error("4 weights for 5 classes: no error")
 	}
 	bad := expertSpec()
 	bad.ClassNames = s.ClassNames

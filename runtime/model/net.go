@@ -103,13 +103,13 @@ func (n *Net) Forward(x *ts.Tensor, train bool) *ts.Tensor { return n.body.forwa
 // (rrExpert.decides); Save keeps it. Other bodies ignore it.
 func (n *Net) SetTrainingPrior(weights []float32, counts []int) error {
 	b, ok := n.body.(interface {
-		setPrior(prior []float64, classes []string) error
+		setPrior(prior []float64)
 	})
 	if !ok {
 		return nil
 	}
-	if len(weights) != n.spec.Classes || len(counts) != n.spec.Classes || len(n.spec.ClassNames) != n.spec.Classes {
-		return fmt.Errorf("training prior: %d weights, %d counts and %d class names for %d classes", len(weights), len(counts), len(n.spec.ClassNames), n.spec.Classes)
+	if len(weights) != n.spec.Classes || len(counts) != n.spec.Classes {
+		return fmt.Errorf("training prior: %d weights and %d counts for %d classes", len(weights), len(counts), n.spec.Classes)
 	}
 	prior := make([]float64, len(counts))
 	var sum float64
@@ -123,7 +123,8 @@ func (n *Net) SetTrainingPrior(weights []float32, counts []int) error {
 	for i := range prior {
 		prior[i] /= sum
 	}
-	return b.setPrior(prior, n.spec.ClassNames)
+	b.setPrior(prior)
+	return nil
 }
 
 // experts is a body made of classifiers trained each on its own loss
