@@ -10,7 +10,7 @@ CGO_ENV = $(shell scripts/cgo-env.sh --make)
 # clone sits next to shared/), like the tests' internal/testenv; override to point elsewhere.
 DATA  ?= $(shell d="$(CURDIR)"; while [ "$$d" != / ]; do d=$$(dirname "$$d"); [ -d "$$d/shared/data" ] && { echo "$$d/shared/data"; break; }; done)
 
-.PHONY: help build images parac train-ecg cv-ecg svdb-ecg train-ecg-csv train-pneumonia demo test test-short integration fuzz bench bench-train golden lint libtorch chromium clean cluster-up cluster-down e2e
+.PHONY: help build images parac train-ecg cv-ecg svdb-ecg train-ecg-svdb train-ecg-csv train-pneumonia demo test test-short integration fuzz bench bench-train golden lint libtorch chromium clean cluster-up cluster-down e2e
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,18 @@ svdb-ecg: build ## score make train-ecg's model on the MIT-BIH Supraventricular 
 	done; echo "svdb-ecg: $$i records, dev $$(ls out/svdb/dev/*.hea | wc -l), test $$(ls out/svdb/test/*.hea | wc -l)"
 	$(BIN)/parak8s evaluate --model out/ecg/model --data out/svdb/dev --lead ECG1 --out out/ecg/svdb-dev
 	$(BIN)/parak8s evaluate --model out/ecg/model --data out/svdb/test --lead ECG1 --out out/ecg/svdb-test
+
+# train-ecg-svdb: the second ECG recipe (examples/ecg-svdb): DS1's 16 training records and SVDB's
+# dev half train it, DS1's six val patients choose its epoch, SVDB's test half scores it. SVDB= as
+# for svdb-ecg; both databases are copied into one folder outside the repository, SVDB_WORK.
+SVDB_WORK ?= $(or $(TMPDIR),/tmp)/parak8s-mitdb-svdb
+train-ecg-svdb: build ## train examples/ecg-svdb on DS1 and SVDB's dev half (SVDB=DIR), score SVDB's test half -> out/ecg-svdb/{model,metrics}
+	@test -n "$(SVDB)" || { echo "train-ecg-svdb: set SVDB=DIR, a folder of the database's 78 records"; exit 2; }
+	rm -rf $(SVDB_WORK) && mkdir -p $(SVDB_WORK) out/ecg-svdb
+	cp $(DATA)/mitdb/*.hea $(DATA)/mitdb/*.dat $(DATA)/mitdb/*.atr $(SVDB)/*.hea $(SVDB)/*.dat $(SVDB)/*.atr $(SVDB_WORK)/
+	$(BIN)/parac config examples/ecg-svdb --set 'data.source.path="$(SVDB_WORK)"' > out/ecg-svdb/experiment.json
+	$(BIN)/parak8s train --config out/ecg-svdb/experiment.json --out out/ecg-svdb/model --checkpoints out/ecg-svdb/checkpoints
+	$(BIN)/parak8s evaluate --model out/ecg-svdb/model --data $(SVDB_WORK) --split test --out out/ecg-svdb/metrics
 
 # train-ecg-csv: the seed's CSV pipeline (examples/ecg-csv): `parac data csv` writes the DS1
 # records as Kaggle-layout beat CSVs split by patient, then the example trains on them.

@@ -26,6 +26,7 @@ func TestGolden(t *testing.T) {
 		{"demo", 4},
 		{"ecg-cv", 4},
 		{"ecg-csv", 1},
+		{"ecg-svdb", 1},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
 			res, err := compiler.Compile(tc.dir, compiler.DefaultOptions())

@@ -93,6 +93,7 @@ func (s Source) Claim() (claim, sub string, ok bool, err error) {
 // Signal mirrors #Signal.
 type Signal struct {
 	Lead           string        `json:"lead"`
+	OtherLeads     []string      `json:"otherLeads,omitempty"`
 	SampleRate     int           `json:"sampleRate"`
 	Recipe         Recipe        `json:"recipe"`
 	Before         float64       `json:"before"`

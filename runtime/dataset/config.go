@@ -62,7 +62,7 @@ func ECGOptions(sig *schema.Signal) (ecg.Options, error) {
 		return ecg.Options{}, fmt.Errorf("data.signal: missing (signal sources need it)")
 	}
 	o := ecg.DefaultOptions()
-	o.Lead = sig.Lead
+	o.Lead, o.OtherLeads = sig.Lead, sig.OtherLeads
 	if o.Lead == "" {
 		return o, fmt.Errorf("data.signal.lead: empty")
 	}

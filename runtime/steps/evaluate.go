@@ -64,7 +64,7 @@ func Evaluate(ctx context.Context, e Env, a EvaluateArgs) (*eval.Report, error) 
 		if exp.Data.Source.Kind != schema.SourceWFDB || exp.Data.Signal == nil {
 			return nil, fmt.Errorf("--lead %q: the model in %s reads %s data, not WFDB records", a.Lead, a.Model, exp.Data.Source.Kind)
 		}
-		exp.Data.Signal.Lead = a.Lead
+		exp.Data.Signal.Lead, exp.Data.Signal.OtherLeads = a.Lead, nil
 	}
 	// Raw WFDB data: every record of the data (say a held-out record set),
 	// unless the split named is one whose records the model's config lists.

@@ -166,6 +166,17 @@ func TestExtractWindow(t *testing.T) {
 		}
 	}
 
+	// A record without the lead is read on the first of OtherLeads it has.
+	other := opt
+	other.Lead, other.OtherLeads = "V1", []string{"II", "MLII", "V5"}
+	if b, _, err := Extract(rec, anns, other); err != nil || !reflect.DeepEqual(b, beats) {
+		t.Errorf("lead V1, other leads II, MLII, V5: err %v, want the MLII beats", err)
+	}
+	other.OtherLeads = []string{"II"}
+	if _, _, err := Extract(rec, anns, other); err == nil || !strings.Contains(err.Error(), `no signal "V1" or "II" (signals: V5, MLII)`) {
+		t.Errorf("missing leads: err = %v", err)
+	}
+
 	opt.Lead = "V1"
 	if _, _, err := Extract(rec, anns, opt); err == nil || !strings.Contains(err.Error(), `no signal "V1" (signals: V5, MLII)`) {
 		t.Errorf("missing lead: err = %v", err)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -112,12 +113,22 @@ func Extract(rec *wfdb.Record, anns []wfdb.Annotation, opt Options) ([]Beat, Sta
 		return nil, st, fmt.Errorf("extracting beats of record %q: %w", name, err)
 	}
 	lead := rec.Header.SignalIndex(opt.Lead)
+	for _, l := range opt.OtherLeads {
+		if lead >= 0 {
+			break
+		}
+		lead = rec.Header.SignalIndex(l)
+	}
 	if lead < 0 {
 		var have []string
 		for _, s := range rec.Header.Signals {
 			have = append(have, s.Description)
 		}
-		return nil, st, fmt.Errorf("extracting beats of record %q: no signal %q (signals: %s)", name, opt.Lead, strings.Join(have, ", "))
+		want := strconv.Quote(opt.Lead)
+		for _, l := range opt.OtherLeads {
+			want += " or " + strconv.Quote(l)
+		}
+		return nil, st, fmt.Errorf("extracting beats of record %q: no signal %s (signals: %s)", name, want, strings.Join(have, ", "))
 	}
 	x, err := rec.Physical(lead)
 	if err != nil {

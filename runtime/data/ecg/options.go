@@ -63,6 +63,10 @@ type Options struct {
 	Rate      float64 // output sampling rate in Hz (integer); 0 keeps the record's rate
 	Method    Method
 
+	// OtherLeads are read, the first a record has, from a record without
+	// Lead.
+	OtherLeads []string
+
 	// MethodWindow: the window runs from round(Before·Rate) samples before
 	// the R peak to round(After·Rate) samples after it (the R peak is
 	// sample round(Before·Rate) of the window). Beats whose window does not
