@@ -48,16 +48,18 @@ cv-ecg: build ## 4-fold cross-validation by patient of the ECG example on DS1 (p
 # (docs/ecg-model.md says where they were found and how they were checked). It is scored in two
 # halves fixed before either was scored: dev (the records at even positions of the sorted list; ECG
 # choices may look at it) and test (odd positions; no choice looks at it). Its leads are ECG1 and
-# ECG2, not MLII: --lead reads ECG1 in MLII's place.
+# ECG2, not MLII: --lead reads ECG1 in MLII's place. The halves are copied outside the repository,
+# into SVDB_HALVES.
+SVDB_HALVES ?= $(or $(TMPDIR),/tmp)/parak8s-svdb-halves
 svdb-ecg: build ## score make train-ecg's model on the MIT-BIH Supraventricular Arrhythmia Database (SVDB=DIR, lead ECG1), dev and test halves -> out/ecg/svdb-{dev,test}
 	@test -n "$(SVDB)" || { echo "svdb-ecg: set SVDB=DIR, a folder of the database's 78 records"; exit 2; }
-	@rm -rf out/svdb && mkdir -p out/svdb/dev out/svdb/test
+	@rm -rf $(SVDB_HALVES) && mkdir -p $(SVDB_HALVES)/dev $(SVDB_HALVES)/test
 	@i=0; for r in $$(cd $(SVDB) && ls *.hea | sed 's/\.hea$$//' | sort); do \
 		half=dev; [ $$((i % 2)) -eq 1 ] && half=test; \
-		cp $(SVDB)/$$r.hea $(SVDB)/$$r.dat $(SVDB)/$$r.atr out/svdb/$$half/ || exit 1; i=$$((i + 1)); \
-	done; echo "svdb-ecg: $$i records, dev $$(ls out/svdb/dev/*.hea | wc -l), test $$(ls out/svdb/test/*.hea | wc -l)"
-	$(BIN)/parak8s evaluate --model out/ecg/model --data out/svdb/dev --lead ECG1 --out out/ecg/svdb-dev
-	$(BIN)/parak8s evaluate --model out/ecg/model --data out/svdb/test --lead ECG1 --out out/ecg/svdb-test
+		cp $(SVDB)/$$r.hea $(SVDB)/$$r.dat $(SVDB)/$$r.atr $(SVDB_HALVES)/$$half/ || exit 1; i=$$((i + 1)); \
+	done; echo "svdb-ecg: $$i records, dev $$(ls $(SVDB_HALVES)/dev/*.hea | wc -l), test $$(ls $(SVDB_HALVES)/test/*.hea | wc -l)"
+	$(BIN)/parak8s evaluate --model out/ecg/model --data $(SVDB_HALVES)/dev --lead ECG1 --out out/ecg/svdb-dev
+	$(BIN)/parak8s evaluate --model out/ecg/model --data $(SVDB_HALVES)/test --lead ECG1 --out out/ecg/svdb-test
 
 # train-ecg-svdb: the second ECG recipe (examples/ecg-svdb): DS1's 16 training records and SVDB's
 # dev half train it, DS1's six val patients choose its epoch, SVDB's test half scores it. SVDB= as
