@@ -123,13 +123,6 @@ func (e Experiment) Problems() []Problem {
 			add("evaluation.testTimeViews", "views are warps of data.image.augment's rotation, shift, crop and flip, and it has none: all %d views would be the image itself", v)
 		}
 	}
-	if c := e.Model.DeepCNN1D; e.Model.Kind == ModelDeepCNN1D && c != nil && c.RRExpert != nil && len(classes) > 0 {
-		for i, name := range c.RRExpert.Decides {
-			if !slices.Contains(classes, name) {
-				add(fmt.Sprintf("model.deepcnn1d.rrExpert.decides[%d]", i), "%q is not one of the data's classes (%s)", name, strings.Join(classes, ", "))
-			}
-		}
-	}
 	if e.Evaluation.Threshold != nil && len(classes) > 0 && len(classes) != 2 {
 		add("evaluation.threshold", "a decision threshold needs 2 classes, the data has %d", len(classes))
 	}
@@ -162,6 +155,11 @@ func (e Experiment) Problems() []Problem {
 	if c := m.DeepCNN1D; m.Kind == ModelDeepCNN1D && c != nil && c.RRExpert != nil {
 		if sig := d.Signal; sig == nil || !(sig.RRFeatures || sig.RRRelative || sig.RRIrregularity || sig.RRAverage) {
 			add("model.deepcnn1d.rrExpert", "the RR expert needs RR features: set data.signal.rrFeatures, rrRelative or rrIrregularity")
+		}
+		for i, name := range c.RRExpert.Decides {
+			if len(classes) > 0 && !slices.Contains(classes, name) {
+				add(fmt.Sprintf("model.deepcnn1d.rrExpert.decides[%d]", i), "%q is not one of the data's classes (%s)", name, strings.Join(classes, ", "))
+			}
 		}
 	}
 

@@ -186,14 +186,27 @@ func CopyImages(tb testing.TB, src, dst string, n int) {
 		if err := os.MkdirAll(filepath.Join(dst, c), 0o755); err != nil {
 			tb.Fatal(err)
 		}
+		var base []string
 		for _, f := range names[:min(k, len(names))] {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dst, c, filepath.Base(f)), b, 0o644); err != nil {
-				tb.Fatal(err)
-			}
+			base = append(base, filepath.Base(f))
+		}
+		CopyFiles(tb, filepath.Join(src, c), filepath.Join(dst, c), base...)
+	}
+}
+
+// CopyFiles copies the named files of folder src into dst, creating it.
+func CopyFiles(tb testing.TB, src, dst string, names ...string) {
+	tb.Helper()
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join(src, n))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, n), b, 0o644); err != nil {
+			tb.Fatal(err)
 		}
 	}
 }
@@ -202,20 +215,11 @@ func CopyImages(tb testing.TB, src, dst string, n int) {
 // into dst, creating it.
 func CopyRecords(tb testing.TB, src, dst string, records ...string) {
 	tb.Helper()
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		tb.Fatal(err)
-	}
+	var names []string
 	for _, r := range records {
-		for _, ext := range []string{".hea", ".dat", ".atr"} {
-			b, err := os.ReadFile(filepath.Join(src, r+ext))
-			if err != nil {
-				tb.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dst, r+ext), b, 0o644); err != nil {
-				tb.Fatal(err)
-			}
-		}
+		names = append(names, r+".hea", r+".dat", r+".atr")
 	}
+	CopyFiles(tb, src, dst, names...)
 }
 
 // GoBuild runs `go build ARGS…` with extra environment (e.g. CGO_ENABLED=0)

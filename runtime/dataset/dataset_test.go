@@ -101,22 +101,6 @@ func equalSamples(t *testing.T, what string, ax [][]float32, ay []int, bx [][]fl
 	}
 }
 
-func copyFiles(t *testing.T, from, to string, names ...string) {
-	t.Helper()
-	if err := os.MkdirAll(to, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range names {
-		b, err := os.ReadFile(filepath.Join(from, n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(to, n), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // copyRecords copies WFDB records (header, signal, annotations) into a new
 // folder under the test's temporary folder.
 func copyRecords(t *testing.T, mitdb string, records ...string) string {
@@ -145,7 +129,7 @@ func smallImages(t *testing.T, root string, n map[string]map[string]int, flat bo
 			if flat {
 				to = filepath.Join(out, class)
 			}
-			copyFiles(t, filepath.Join(root, split, class), to, names...)
+			testenv.CopyFiles(t, filepath.Join(root, split, class), to, names...)
 		}
 	}
 	return out
