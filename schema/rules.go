@@ -156,6 +156,9 @@ func (e Experiment) Problems() []Problem {
 		if sig := d.Signal; sig == nil || !(sig.RRFeatures || sig.RRRelative || sig.RRIrregularity || sig.RRAverage) {
 			add("model.deepcnn1d.rrExpert", "the RR expert needs RR features: set data.signal.rrFeatures, rrRelative or rrIrregularity")
 		}
+		if c.RRExpert.RemovePrior != nil && len(c.RRExpert.Decides) == 0 {
+			add("model.deepcnn1d.rrExpert.removePrior", "adjusts the split of rrExpert.decides, which is not set")
+		}
 		for i, name := range c.RRExpert.Decides {
 			if len(classes) > 0 && !slices.Contains(classes, name) {
 				add(fmt.Sprintf("model.deepcnn1d.rrExpert.decides[%d]", i), "%q is not one of the data's classes (%s)", name, strings.Join(classes, ", "))

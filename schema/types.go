@@ -187,6 +187,8 @@ type RRExpert struct {
 	Hidden  []int    `json:"hidden"`
 	Weight  float64  `json:"weight,omitempty"` // 0: unset, 0.5
 	Decides []string `json:"decides,omitempty"`
+	// RemovePrior: nil is unset, 1.
+	RemovePrior *float64 `json:"removePrior,omitempty"`
 }
 
 // ResNet mirrors #ResNet.

@@ -20,7 +20,7 @@ import (
 // the output is their fused log-probabilities, the RR expert's weighted by
 // rrExpert.weight. With rrExpert.decides, the RR expert alone then splits
 // the fused probability of those classes among them, its training prior
-// removed (SetTrainingPrior).
+// removed (SetTrainingPrior), in full or in the share rrExpert.removePrior.
 type deepCNN1D struct {
 	channels, length, features int64
 	convs                      [][]*nn.Conv1D
@@ -33,6 +33,7 @@ type deepCNN1D struct {
 	weight                     float64      // rrExpert.weight
 	decides                    *splitter    // rrExpert.decides
 	logPrior                   *ts.Tensor   // rrExpert.logPrior, the expert's log training prior
+	removePrior                float64      // rrExpert.removePrior, the share of logPrior removed
 }
 
 // splitter masks the classes of rrExpert.decides: 1 for them and 0 for the
@@ -96,7 +97,17 @@ func newDeepCNN1D(p *nn.Path, spec Spec) (forwarder, map[string][]string, error)
 			in = int64(h)
 		}
 		m.expert = append(m.expert, linear(p.Sub("head"), in, int64(spec.Classes)))
+		if e.RemovePrior != nil && len(e.Decides) == 0 {
+			return nil, nil, fmt.Errorf("model.deepcnn1d.rrExpert.removePrior: needs rrExpert.decides")
+		}
 		if len(e.Decides) > 0 {
+			m.removePrior = 1
+			if r := e.RemovePrior; r != nil {
+				if *r < 0 || *r > 1 {
+					return nil, nil, fmt.Errorf("model.deepcnn1d.rrExpert.removePrior: %v is outside [0, 1]", *r)
+				}
+				m.removePrior = *r
+			}
 			mask := make([]float32, spec.Classes)
 			for _, name := range e.Decides {
 				i := slices.Index(spec.ClassNames, name)
@@ -125,7 +136,11 @@ func (m *deepCNN1D) forward(x *ts.Tensor, train bool) *ts.Tensor {
 	if m.decides == nil {
 		return fuse(logits, []float64{1 - m.weight, m.weight})
 	}
-	rhythm := logits[1].MustLogSoftmax(1, gotch.Float, false).MustSub(m.logPrior, true)
+	share := ts.FloatScalar(m.removePrior)
+	defer share.MustDrop()
+	prior := m.logPrior.MustMulScalar(share, false)
+	rhythm := logits[1].MustLogSoftmax(1, gotch.Float, false).MustSub(prior, true)
+	prior.MustDrop()
 	fused := fuse(logits, []float64{1 - m.weight, m.weight}).MustLogSoftmax(1, gotch.Float, true)
 	return m.decides.split(fused, rhythm)
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sugarme/gotch/ts"
+
 	"parak8s.dev/parak8s/schema"
 )
 
@@ -147,67 +149,35 @@ func TestRRExpert(t *testing.T) {
 
 // TestRRExpertDecides: with rrExpert.decides the fused probability of N and
 // S is split between them by the RR expert alone, its training prior
-// removed; the other classes keep the fused log-probabilities. The prior is
-// saved with the weights.
+// removed (all of it, or the share rrExpert.removePrior); the other classes
+// keep the fused log-probabilities. The prior is saved with the weights.
 func TestRRExpertDecides(t *testing.T) {
 	s := expertSpec()
 	s.ClassNames = []string{"N", "S", "V", "F", "Q"}
 	s.Model.DeepCNN1D.RRExpert.Weight = 0.7
 	s.Model.DeepCNN1D.RRExpert.Decides = []string{"S", "N"}
-	n := newNet(t, s)
 	weights, counts := []float32{1, 2, 1, 1, 1}, []int{80, 10, 5, 4, 1}
-	if err := n.SetTrainingPrior(weights, counts); err != nil {
-		t.Fatal(err)
-	}
 	const b = 3
-	x, err := n.Batch(ramp(b*s.SampleSize(), 1), b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.MustDrop()
-	parts := n.body.(experts).experts(x, false)
-	cnn, rr := parts[0].Float64Values(), parts[1].Float64Values()
-	for _, p := range parts {
-		p.MustDrop()
-	}
-	out := n.Forward(x, false)
-	got := out.Float64Values()
-	out.MustDrop()
-
-	logSumExp := func(v ...float64) float64 {
-		m := slices.Max(v)
-		var z float64
-		for _, x := range v {
-			z += math.Exp(x - m)
+	var (
+		n   *Net
+		x   *ts.Tensor
+		got []float64
+	)
+	for _, share := range []float64{0.5, 0, 1} { // 1 last: the checks below use it
+		s.Model.DeepCNN1D.RRExpert.RemovePrior = &share
+		if share == 1 {
+			s.Model.DeepCNN1D.RRExpert.RemovePrior = nil // unset is 1
 		}
-		return m + math.Log(z)
-	}
-	prior := []float64{80, 20, 5, 4, 1} // weights times counts, over 110
-	k := s.Classes
-	for i := 0; i < b; i++ {
-		c, r := cnn[i*k:(i+1)*k], rr[i*k:(i+1)*k]
-		fused := make([]float64, k)
-		for j := range fused {
-			fused[j] = 0.3*(c[j]-logSumExp(c...)) + 0.7*(r[j]-logSumExp(r...))
+		n = newNet(t, s)
+		if err := n.SetTrainingPrior(weights, counts); err != nil {
+			t.Fatal(err)
 		}
-		z := logSumExp(fused...)
-		want := make([]float64, k)
-		for j := range want {
-			want[j] = fused[j] - z
+		var err error
+		if x, err = n.Batch(ramp(b*s.SampleSize(), 1), b); err != nil {
+			t.Fatal(err)
 		}
-		mass := logSumExp(want[0], want[1])
-		adj := []float64{r[0] - math.Log(prior[0]/110), r[1] - math.Log(prior[1]/110)}
-		want[0], want[1] = mass+adj[0]-logSumExp(adj...), mass+adj[1]-logSumExp(adj...)
-		var total float64
-		for j := range want {
-			if math.Abs(got[i*k+j]-want[j]) > 1e-4 {
-				t.Fatalf("sample %d class %d: %v, want %v", i, j, got[i*k+j], want[j])
-			}
-			total += math.Exp(got[i*k+j])
-		}
-		if math.Abs(total-1) > 1e-4 {
-			t.Errorf("sample %d: probabilities sum to %v", i, total)
-		}
+		defer x.MustDrop()
+		got = checkSplit(t, n, x, share)
 	}
 
 	// The prior travels with the weights; a network without it splits
@@ -248,4 +218,74 @@ func TestRRExpertDecides(t *testing.T) {
 	if _, err := New(bad); err == nil || !strings.Contains(err.Error(), `"X" is not one of the classes`) {
 		t.Errorf("unknown class: %v", err)
 	}
+	for _, share := range []float64{-0.1, 1.5} {
+		bad := expertSpec()
+		bad.ClassNames = s.ClassNames
+		bad.Model.DeepCNN1D.RRExpert.Decides = []string{"N", "S"}
+		bad.Model.DeepCNN1D.RRExpert.RemovePrior = &share
+		if _, err := New(bad); err == nil || !strings.Contains(err.Error(), "rrExpert.removePrior") {
+			t.Errorf("removePrior %v: %v", share, err)
+		}
+	}
+	bad = expertSpec()
+	half := 0.5
+	bad.Model.DeepCNN1D.RRExpert.RemovePrior = &half
+	if _, err := New(bad); err == nil || !strings.Contains(err.Error(), "needs rrExpert.decides") {
+		t.Errorf("removePrior without decides: %v", err)
+	}
+}
+
+// checkSplit compares n's output on x (3 samples) with the split computed by
+// hand from its two classifiers' logits, for TestRRExpertDecides's spec
+// (rrExpert.weight 0.7, the prior below) with share of the log prior
+// removed, and returns the output.
+func checkSplit(t *testing.T, n *Net, x *ts.Tensor, share float64) []float64 {
+	t.Helper()
+	s := n.spec
+	const b = 3
+	parts := n.body.(experts).experts(x, false)
+	cnn, rr := parts[0].Float64Values(), parts[1].Float64Values()
+	for _, p := range parts {
+		p.MustDrop()
+	}
+	out := n.Forward(x, false)
+	got := out.Float64Values()
+	out.MustDrop()
+
+	logSumExp := func(v ...float64) float64 {
+		m := slices.Max(v)
+		var z float64
+		for _, x := range v {
+			z += math.Exp(x - m)
+		}
+		return m + math.Log(z)
+	}
+	prior := []float64{80, 20, 5, 4, 1} // weights times counts, over 110
+	k := s.Classes
+	for i := 0; i < b; i++ {
+		c, r := cnn[i*k:(i+1)*k], rr[i*k:(i+1)*k]
+		fused := make([]float64, k)
+		for j := range fused {
+			fused[j] = 0.3*(c[j]-logSumExp(c...)) + 0.7*(r[j]-logSumExp(r...))
+		}
+		z := logSumExp(fused...)
+		want := make([]float64, k)
+		for j := range want {
+			want[j] = fused[j] - z
+		}
+		mass := logSumExp(want[0], want[1])
+		adj := []float64{r[0] - share*math.Log(prior[0]/110), r[1] - share*math.Log(prior[1]/110)}
+		want[0], want[1] = mass+adj[0]-logSumExp(adj...), mass+adj[1]-logSumExp(adj...)
+		var total float64
+		for j := range want {
+			if math.Abs(got[i*k+j]-want[j]) > 1e-4 {
+				t.Fatalf("removePrior %v, sample %d class %d: %v, want %v", share, i, j, got[i*k+j], want[j])
+			}
+			total += math.Exp(got[i*k+j])
+		}
+		if math.Abs(total-1) > 1e-4 {
+			t.Errorf("removePrior %v, sample %d: probabilities sum to %v", share, i, total)
+		}
+	}
+	return got
 }
