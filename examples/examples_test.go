@@ -3,6 +3,7 @@ package examples
 import (
 	"bytes"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -57,5 +58,38 @@ func TestGolden(t *testing.T) {
 				t.Error("two compiles of the same spec differ")
 			}
 		})
+	}
+}
+
+// TestSVDBHalves: examples/ecg-svdb trains on SVDB's dev half and tests on
+// its test half, the halves `make svdb-ecg` copies: the recordings (800 and
+// up) at even positions of the sorted list are dev, at odd positions test.
+func TestSVDBHalves(t *testing.T) {
+	res, err := compiler.Plan("ecg-svdb", compiler.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := res[0].Plan.Experiment.Data.Split
+	svdb := func(v any) []string {
+		var out []string
+		for _, r := range v.([]any) {
+			if s := r.(string); s >= "800" {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	train, test := svdb(split.Train), svdb(split.Test)
+	all := slices.Sorted(slices.Values(append(slices.Clone(train), test...)))
+	var dev, odd []string
+	for i, r := range all {
+		if i%2 == 0 {
+			dev = append(dev, r)
+		} else {
+			odd = append(odd, r)
+		}
+	}
+	if len(all) != 78 || !slices.Equal(slices.Sorted(slices.Values(train)), dev) || !slices.Equal(slices.Sorted(slices.Values(test)), odd) {
+		t.Errorf("%d SVDB recordings; train %v, test %v; want the even positions %v and the odd %v", len(all), train, test, dev, odd)
 	}
 }
