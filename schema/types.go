@@ -164,10 +164,12 @@ type Model struct {
 	Pretrained string    `json:"pretrained,omitempty"`
 	Frozen     []string  `json:"frozen"`
 	// AdaptBatchNorm is 0 when unset.
-	AdaptBatchNorm float64       `json:"adaptBatchNorm,omitempty"`
-	DeepCNN1D      *DeepCNN1D    `json:"deepcnn1d,omitempty"`
-	ResNet         *ResNet       `json:"resnet,omitempty"`
-	EfficientNet   *EfficientNet `json:"efficientnet,omitempty"`
+	AdaptBatchNorm float64 `json:"adaptBatchNorm,omitempty"`
+	// Ensemble is the number of member networks; 0 when unset (one).
+	Ensemble     int           `json:"ensemble,omitempty"`
+	DeepCNN1D    *DeepCNN1D    `json:"deepcnn1d,omitempty"`
+	ResNet       *ResNet       `json:"resnet,omitempty"`
+	EfficientNet *EfficientNet `json:"efficientnet,omitempty"`
 }
 
 // DeepCNN1D mirrors #DeepCNN1D.

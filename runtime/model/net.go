@@ -66,16 +66,25 @@ func New(spec Spec) (*Net, error) {
 	dev := Device()
 	vs := nn.NewVarStore(dev)
 	n := &Net{spec: spec, vs: vs, dev: dev}
+	build := func(p *nn.Path) (forwarder, map[string][]string, error) {
+		switch spec.Model.Kind {
+		case schema.ModelDeepCNN1D:
+			return newDeepCNN1D(p, spec)
+		case schema.ModelResNet:
+			return newResNet(p, spec)
+		case schema.ModelEfficientNet:
+			return newEfficientNet(p, spec)
+		}
+		return nil, nil, fmt.Errorf("model.kind %q is not one of deepcnn1d, resnet, efficientnet", spec.Model.Kind)
+	}
 	var err error
-	switch spec.Model.Kind {
-	case schema.ModelDeepCNN1D:
-		n.body, n.groups, err = newDeepCNN1D(vs.Root(), spec)
-	case schema.ModelResNet:
-		n.body, n.groups, err = newResNet(vs.Root(), spec)
-	case schema.ModelEfficientNet:
-		n.body, n.groups, err = newEfficientNet(vs.Root(), spec)
+	switch m := spec.Model.Ensemble; {
+	case m > 1:
+		n.body, n.groups, err = newEnsemble(vs.Root(), m, build)
+	case m < 0:
+		err = fmt.Errorf("model.ensemble %d: want 2 or more members, or unset", m)
 	default:
-		err = fmt.Errorf("model.kind %q is not one of deepcnn1d, resnet, efficientnet", spec.Model.Kind)
+		n.body, n.groups, err = build(vs.Root())
 	}
 	if err != nil {
 		vs.Destroy()
@@ -137,16 +146,23 @@ type experts interface {
 // cross entropy of the logits with the given class weights and label
 // smoothing, or for a body of several experts the sum of each expert's
 // cross entropy, so that none learns to lean on the others.
+// An ensemble's loss is the sum of its members'.
 func (n *Net) Loss(x, y, weights *ts.Tensor, smoothing float64) *ts.Tensor {
-	e, ok := n.body.(experts)
-	if !ok {
-		return n.Forward(x, true).MustCrossEntropyLoss(y, weights, 1, -100, smoothing, true)
+	return bodyLoss(n.body, x, y, weights, smoothing)
+}
+
+func bodyLoss(body forwarder, x, y, weights *ts.Tensor, smoothing float64) *ts.Tensor {
+	switch b := body.(type) {
+	case *ensemble:
+		return sum(b.losses(x, y, weights, smoothing))
+	case experts:
+		var losses []*ts.Tensor
+		for _, logits := range b.experts(x, true) {
+			losses = append(losses, logits.MustCrossEntropyLoss(y, weights, 1, -100, smoothing, true))
+		}
+		return sum(losses)
 	}
-	var losses []*ts.Tensor
-	for _, logits := range e.experts(x, true) {
-		losses = append(losses, logits.MustCrossEntropyLoss(y, weights, 1, -100, smoothing, true))
-	}
-	return sum(losses)
+	return body.forward(x, true).MustCrossEntropyLoss(y, weights, 1, -100, smoothing, true)
 }
 
 // fuse returns the experts' log-probabilities summed with the given weights
@@ -239,7 +255,11 @@ func (n *Net) Freeze(layers []string) (frozen int, err error) {
 	names := n.names()
 	for _, l := range layers {
 		prefixes := n.groups[l]
-		if prefixes == nil {
+		switch {
+		case prefixes != nil:
+		case n.members() > 1:
+			prefixes = memberNames(l, n.members())
+		default:
 			prefixes = []string{l}
 		}
 		matched := 0
@@ -281,6 +301,15 @@ func topLevel(names []string) []string {
 		}
 	}
 	return out
+}
+
+// members returns the number of member networks (model.ensemble): 1 for a
+// single network.
+func (n *Net) members() int {
+	if e, ok := n.body.(*ensemble); ok {
+		return len(e.members)
+	}
+	return 1
 }
 
 // Parameters returns the number of trainable values.

@@ -51,7 +51,9 @@ type LoadOptions struct {
 	// Partial skips tensors of the file that the network lacks or whose
 	// shape differs (a pretrained network with another head), and leaves the
 	// network's tensors that the file lacks as they are. Otherwise every
-	// tensor must match both ways.
+	// tensor must match both ways. A partial load of a single network's
+	// weights into an ensemble (model.ensemble) loads them into every
+	// member.
 	Partial bool
 }
 
@@ -65,6 +67,9 @@ type LoadReport struct {
 // SetWeights copies w into the network's parameters and buffers.
 func (n *Net) SetWeights(w Weights, opts LoadOptions) (LoadReport, error) {
 	vars := n.vs.Variables()
+	if m := n.members(); opts.Partial && m > 1 {
+		w = replicate(w, vars, m)
+	}
 	var rep LoadReport
 	seen := map[string]bool{}
 	var err error
@@ -124,4 +129,25 @@ func (n *Net) Load(path string, opts LoadOptions) (LoadReport, error) {
 		return rep, fmt.Errorf("loading weights from %s: %w", path, err)
 	}
 	return rep, nil
+}
+
+// replicate gives every member of an ensemble a copy of each tensor of w
+// that is named as in a single network (the network lacks the name, its
+// first member has it).
+func replicate(w Weights, vars map[string]ts.Tensor, members int) Weights {
+	out := make(Weights, 0, len(w)*members)
+	for _, t := range w {
+		names := memberNames(t.Name, members)
+		_, single := vars[t.Name]
+		if _, member := vars[names[0]]; single || !member {
+			out = append(out, t)
+			continue
+		}
+		for _, name := range names {
+			c := t
+			c.Name = name
+			out = append(out, c)
+		}
+	}
+	return out
 }
