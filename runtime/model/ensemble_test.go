@@ -4,25 +4,24 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/sugarme/gotch/ts"
 )
 
-// members splits an ensemble's weights into each member's, named as in a
+// memberWeights splits an ensemble's weights into each member's, named as in a
 // single network.
 func memberWeights(t *testing.T, w Weights, members int) []Weights {
 	t.Helper()
 	out := make([]Weights, members)
 	for _, x := range w {
 		var i int
-		var rest string
 		if _, err := fmt.Sscanf(x.Name, ensemblePrefix+".%d.", &i); err != nil {
 			t.Fatalf("ensemble tensor %s is not a member's", x.Name)
 		}
-		rest = strings.TrimPrefix(x.Name, fmt.Sprintf("%s.%d.", ensemblePrefix, i))
-		x.Name = rest
+		x.Name = strings.TrimPrefix(x.Name, fmt.Sprintf("%s.%d.", ensemblePrefix, i))
 		out[i] = append(out[i], x)
 	}
 	return out
@@ -84,7 +83,7 @@ func TestEnsemble(t *testing.T) {
 				}
 				if i == 0 {
 					first = p
-				} else if equal(p, first) {
+				} else if slices.Equal(p, first) {
 					t.Errorf("member %d scores like member 0: the members share their initial weights", i)
 				}
 				for j, v := range p {
@@ -133,15 +132,6 @@ func counts(k int) []int {
 		c[i] = 10 * (i + 1)
 	}
 	return c
-}
-
-func equal(a, b []float32) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return len(a) == len(b)
 }
 
 // A single network's weights (a pretrained file) load into every member of

@@ -133,34 +133,39 @@ func TestBadSpecs(t *testing.T) {
 }
 
 func TestSaveLoadRoundTrip(t *testing.T) {
-	s := ecgSpec(5)
-	a := newNet(t, s)
-	x := ramp(4*s.SampleSize(), 2)
-	// Move the batch-norm running statistics away from their initial values.
-	in, _ := a.Batch(x, 4)
-	a.Forward(in, true).MustDrop()
-	in.MustDrop()
-	path := filepath.Join(t.TempDir(), "w.safetensors")
-	if err := a.Save(path, map[string]string{"k": "v"}); err != nil {
-		t.Fatal(err)
-	}
-	Seed(2)
-	b, err := New(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	pa, _ := a.Probs(x, 4, 4)
-	pb, _ := b.Probs(x, 4, 4)
-	if slices.Equal(pa, pb) {
-		t.Fatal("two seeds gave the same network")
-	}
-	if _, err := b.Load(path, LoadOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	pb, _ = b.Probs(x, 4, 4)
-	if !slices.Equal(pa, pb) {
-		t.Errorf("loaded network scores differently:\n%v\n%v", pa, pb)
+	ensemble := ecgSpec(5)
+	ensemble.Model.Ensemble = 2
+	for name, s := range map[string]Spec{"one network": ecgSpec(5), "ensemble": ensemble} {
+		t.Run(name, func(t *testing.T) {
+			a := newNet(t, s)
+			x := ramp(4*s.SampleSize(), 2)
+			// Move the batch-norm running statistics away from their initial values.
+			in, _ := a.Batch(x, 4)
+			a.Forward(in, true).MustDrop()
+			in.MustDrop()
+			path := filepath.Join(t.TempDir(), "w.safetensors")
+			if err := a.Save(path, map[string]string{"k": "v"}); err != nil {
+				t.Fatal(err)
+			}
+			Seed(2)
+			b, err := New(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			pa, _ := a.Probs(x, 4, 4)
+			pb, _ := b.Probs(x, 4, 4)
+			if slices.Equal(pa, pb) {
+				t.Fatal("two seeds gave the same network")
+			}
+			if _, err := b.Load(path, LoadOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			pb, _ = b.Probs(x, 4, 4)
+			if !slices.Equal(pa, pb) {
+				t.Errorf("loaded network scores differently:\n%v\n%v", pa, pb)
+			}
+		})
 	}
 }
 

@@ -82,7 +82,7 @@ func New(spec Spec) (*Net, error) {
 	case m > 1:
 		n.body, n.groups, err = newEnsemble(vs.Root(), m, build)
 	case m < 0:
-		err = fmt.Errorf("model.ensemble %d: want 2 or more members, or unset", m)
+		err = fmt.Errorf("model.ensemble %d: want 1 or more networks", m)
 	default:
 		n.body, n.groups, err = build(vs.Root())
 	}
