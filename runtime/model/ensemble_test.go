@@ -166,6 +166,7 @@ func TestEnsemblePretrainedAndFrozen(t *testing.T) {
 	}{
 		{[]string{"stem"}, 2 * 3},
 		{[]string{"layer1"}, 2 * 2 * 6},
+		{[]string{"members.1.layer1"}, 2 * 6},
 	} {
 		n := newNet(t, spec)
 		frozen, err := n.Freeze(tc.layers)

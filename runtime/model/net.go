@@ -145,12 +145,13 @@ type experts interface {
 // Loss returns the training loss of a flat batch x with labels y: the
 // cross entropy of the logits with the given class weights and label
 // smoothing, or for a body of several experts the sum of each expert's
-// cross entropy, so that none learns to lean on the others.
-// An ensemble's loss is the sum of its members'.
+// cross entropy, so that none learns to lean on the others. An
+// ensemble's loss is the sum of its members'.
 func (n *Net) Loss(x, y, weights *ts.Tensor, smoothing float64) *ts.Tensor {
 	return bodyLoss(n.body, x, y, weights, smoothing)
 }
 
+// bodyLoss is Net.Loss for one body (an ensemble's member too).
 func bodyLoss(body forwarder, x, y, weights *ts.Tensor, smoothing float64) *ts.Tensor {
 	switch b := body.(type) {
 	case *ensemble:
@@ -258,7 +259,8 @@ func (n *Net) Freeze(layers []string) (frozen int, err error) {
 		switch {
 		case prefixes != nil:
 		case n.members() > 1:
-			prefixes = memberNames(l, n.members())
+			// A single network's layer in every member, or one member's.
+			prefixes = append(memberNames(l, n.members()), l)
 		default:
 			prefixes = []string{l}
 		}
