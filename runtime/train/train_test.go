@@ -218,6 +218,38 @@ func TestResumeFinished(t *testing.T) {
 	}
 }
 
+// TestEnsemble trains a model.ensemble of two networks: the model directory
+// holds both members' weights, and they are not the same network.
+func TestEnsemble(t *testing.T) {
+	exp := ecgExperiment(testenv.MITDB(t))
+	exp.Training.Epochs = 1
+	exp.Model.Ensemble = 2
+	set := prepared(t, exp)
+	opts := quiet()
+	opts.StepsPerEpoch = 10
+	out := filepath.Join(t.TempDir(), "model")
+	m, err := Run(context.Background(), trial(exp, set), out, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkModelDir(t, out, m)
+	w, _, err := bundle.ReadTensors(filepath.Join(out, bundle.FileWeights))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string][]float32{}
+	for _, x := range w {
+		byName[x.Name] = x.F32
+	}
+	a, b := byName["members.0.head.weight"], byName["members.1.head.weight"]
+	if a == nil || b == nil || len(byName) != len(w) {
+		t.Fatalf("weights %d tensors, members' head %d and %d values", len(w), len(a), len(b))
+	}
+	if slices.Equal(a, b) {
+		t.Error("the two members have the same weights")
+	}
+}
+
 // TestRefit trains with training.refit: after the selection run, a second
 // run on train + val for the chosen epochs is the shipped model; the first
 // run's best weights are kept for scoring val. Cancelled during the refit
