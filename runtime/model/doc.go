@@ -9,7 +9,8 @@
 // converts, so that it loads exactly). A Net takes
 // flat samples as the data loaders make them ([batch, sample size]) and
 // returns logits; Net.Loss is the training loss (one cross entropy per
-// classifier, summed).
+// classifier, summed). With model.ensemble a Net holds several networks of
+// one kind (members.I.…) and returns the log of their mean probabilities.
 //
 // Weights are saved as safetensors (runtime/bundle), so a model trained here
 // loads in PyTorch and the reverse; pretrained weights load by name, skipping
