@@ -24,18 +24,18 @@ type ensemble struct {
 // returns the body and the layer groups of the members together.
 func newEnsemble(p *nn.Path, n int, build func(*nn.Path) (forwarder, map[string][]string, error)) (forwarder, map[string][]string, error) {
 	e := &ensemble{}
-	groups := map[string][]string{}
+	var single map[string][]string // every member's groups: the members are of one kind
 	for i := range n {
-		prefix := fmt.Sprintf("%s.%d", ensemblePrefix, i)
 		body, g, err := build(p.Sub(ensemblePrefix).Sub(fmt.Sprint(i)))
 		if err != nil {
 			return nil, nil, err
 		}
-		e.members = append(e.members, body)
-		for name, prefixes := range g {
-			for _, q := range prefixes {
-				groups[name] = append(groups[name], prefix+"."+q)
-			}
+		e.members, single = append(e.members, body), g
+	}
+	groups := map[string][]string{}
+	for name, prefixes := range single {
+		for _, q := range prefixes {
+			groups[name] = append(groups[name], memberNames(q, n)...)
 		}
 	}
 	return e, groups, nil
@@ -70,7 +70,7 @@ func (e *ensemble) losses(x, y, weights *ts.Tensor, smoothing float64) []*ts.Ten
 // setPrior passes the training prior to the members that use it.
 func (e *ensemble) setPrior(prior []float64) {
 	for _, m := range e.members {
-		if b, ok := m.(interface{ setPrior([]float64) }); ok {
+		if b, ok := m.(priorSetter); ok {
 			b.setPrior(prior)
 		}
 	}

@@ -106,14 +106,17 @@ func (n *Net) Close() { n.vs.Destroy() }
 // train selects batch statistics and dropout.
 func (n *Net) Forward(x *ts.Tensor, train bool) *ts.Tensor { return n.body.forward(x, train) }
 
+// priorSetter is a body that uses the training prior (SetTrainingPrior).
+type priorSetter interface {
+	setPrior(prior []float64)
+}
+
 // SetTrainingPrior records the class distribution the network is trained
 // under (training.loss.classWeights times the class counts, one value per
 // class), for a body that removes it from a classifier's output
 // (rrExpert.decides); Save keeps it. Other bodies ignore it.
 func (n *Net) SetTrainingPrior(weights []float32, counts []int) error {
-	b, ok := n.body.(interface {
-		setPrior(prior []float64)
-	})
+	b, ok := n.body.(priorSetter)
 	if !ok {
 		return nil
 	}
